@@ -1,0 +1,136 @@
+/**
+ * `npm run stack -- up|down|status|logs|reset`: installs and runs Kafka, ClickHouse and
+ * Postgres natively on 127.0.0.1 (no Docker engine needed). A service whose variable
+ * (KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL) is set is treated as external: the stack
+ * starts nothing for it and only checks that it answers.
+ */
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { mkdirSync, rmSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { loadConfig, kafkaBrokers } from '../src/config.js';
+import { createKafka } from '../src/clients/kafka.js';
+import { createClickHouse } from '../src/clients/clickhouse.js';
+import { createPostgresPool } from '../src/clients/postgres.js';
+import {
+  clickHouseProbe,
+  kafkaProbe,
+  postgresProbe,
+  redactUrl,
+  runProbes,
+  type Probe,
+} from '../src/health/probes.js';
+import { clickHouseService } from './stack/clickhouse.js';
+import { kafkaService } from './stack/kafka.js';
+import { postgresService } from './stack/postgres.js';
+import { tailFile } from './stack/processes.js';
+import { REPO_ROOT, type StackDirs, type StackService } from './stack/service.js';
+
+const config = loadConfig();
+const root = isAbsolute(config.TICKETPULSE_STACK_DIR)
+  ? config.TICKETPULSE_STACK_DIR
+  : join(REPO_ROOT, config.TICKETPULSE_STACK_DIR);
+const dirs: StackDirs = { root, logs: join(root, 'logs'), run: join(root, 'run') };
+for (const dir of [dirs.root, dirs.logs, dirs.run]) mkdirSync(dir, { recursive: true });
+
+const services: StackService[] = [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)];
+
+const external: Record<StackService['name'], Probe | undefined> = {
+  kafka: process.env.KAFKA_BROKERS
+    ? kafkaProbe(createKafka(config, { retries: 0 }), kafkaBrokers(config).join(','))
+    : undefined,
+  clickhouse: process.env.CLICKHOUSE_URL
+    ? clickHouseProbe(createClickHouse(config, { request_timeout: 2000 }), redactUrl(config.CLICKHOUSE_URL))
+    : undefined,
+  postgres: process.env.DATABASE_URL
+    ? postgresProbe(createPostgresPool(config, 1), redactUrl(config.DATABASE_URL))
+    : undefined,
+};
+
+const log = (line: string): void => console.log(`[stack] ${line}`);
+const local = services.filter((s) => external[s.name] === undefined);
+
+async function up(): Promise<void> {
+  for (const service of local) {
+    const started = performance.now();
+    try {
+      await service.install(log);
+      await service.start(log);
+    } catch (err) {
+      console.error(`\n[stack] ${service.name} failed to start: ${describe(err)}`);
+      console.error(`[stack] last lines of ${service.logFile}:\n${tailFile(service.logFile, 30)}`);
+      process.exitCode = 1;
+      return;
+    }
+    log(`${service.name} is up (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  await status();
+}
+
+async function down(): Promise<void> {
+  // ClickHouse first: its Kafka consumers then leave their groups cleanly.
+  for (const name of ['clickhouse', 'kafka', 'postgres'] as const) {
+    const service = local.find((s) => s.name === name);
+    if (service === undefined) continue;
+    const stopped = await service.stop();
+    log(stopped ? `${name} stopped` : `${name} was not running`);
+  }
+}
+
+async function status(): Promise<void> {
+  const probes = services.map((s) => external[s.name] ?? s.probe);
+  const results = await runProbes(probes, 3000);
+  const table = new Table({
+    head: ['service', 'mode', 'pid', 'address', 'health', 'latency'],
+    style: { head: [], border: [] },
+  });
+  services.forEach((service, i) => {
+    const result = results[i];
+    const isExternal = external[service.name] !== undefined;
+    table.push([
+      service.name,
+      isExternal ? 'external' : 'local',
+      isExternal ? '-' : String(service.pid() ?? '-'),
+      result?.address ?? service.address,
+      result?.status === 'up' ? 'up' : `down: ${result?.error ?? '?'}`,
+      `${result?.latency_ms ?? '-'} ms`,
+    ]);
+  });
+  console.log(table.toString());
+  if (results.some((r) => r.status === 'down')) process.exitCode = 1;
+}
+
+function logs(name: string | undefined, lines: number): void {
+  for (const service of services.filter((s) => name === undefined || s.name === name)) {
+    console.log(`==> ${service.logFile} <==\n${tailFile(service.logFile, lines)}\n`);
+  }
+}
+
+async function reset(): Promise<void> {
+  await down();
+  for (const service of local) service.resetData();
+  rmSync(dirs.run, { recursive: true, force: true });
+  log('data removed (installed jars and packages kept)');
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
+}
+
+const program = new Command('stack').description('the local Kafka + ClickHouse + Postgres stack');
+program.command('up').description('install what is missing and start every service').action(up);
+program.command('down').description('stop the processes this stack started').action(down);
+program.command('status').description('show each service, its address and whether it answers').action(status);
+program
+  .command('logs')
+  .argument('[service]', 'kafka | clickhouse | postgres')
+  .option('-n, --lines <n>', 'lines per log', '50')
+  .description('print the last lines of each service log')
+  .action((name: string | undefined, opts: { lines: string }) => logs(name, Number(opts.lines)));
+program.command('reset').description('stop everything and delete its data').action(reset);
+
+await program.parseAsync();
+// Probe clients hold sockets and timers; the command is done.
+process.exit();

@@ -1,0 +1,95 @@
+/**
+ * ClickHouse from Debian's clickhouse-server package (18.16), run with the project's own
+ * config: data under .stack/, loopback only, and the users.d profile that docker-compose
+ * mounts too (lower stream_flush_interval_ms for fresh Kafka engine data).
+ */
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { STACK_PORTS } from '../../src/config.js';
+import { createClickHouse } from '../../src/clients/clickhouse.js';
+import { clickHouseProbe } from '../../src/health/probes.js';
+import { aptInstall } from './apt.js';
+import { hasCommand, runningPid, startDetached, stopTracked, waitUntil } from './processes.js';
+import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
+
+export function clickHouseService(dirs: StackDirs): StackService {
+  const home = join(dirs.root, 'clickhouse');
+  const dataDir = join(home, 'data');
+  const configFile = join(home, 'config.xml');
+  const logFile = join(dirs.logs, 'clickhouse.log');
+  const address = `127.0.0.1:${STACK_PORTS.clickhouseHttp}`;
+  const tracked = { pidFile: join(dirs.run, 'clickhouse.pid'), marker: configFile };
+  const client = createClickHouse(
+    { CLICKHOUSE_URL: `http://${address}`, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '' },
+    { request_timeout: 2000 },
+  );
+
+  return {
+    name: 'clickhouse',
+    address,
+    logFile,
+    probe: clickHouseProbe(client, `http://${address}`),
+
+    async install(log) {
+      if (!hasCommand('clickhouse-server')) aptInstall(['clickhouse-server', 'clickhouse-client'], log);
+    },
+
+    async start(log) {
+      if (runningPid(tracked) !== undefined) return;
+      for (const dir of ['data', 'tmp', 'user_files', 'format_schemas']) {
+        mkdirSync(join(home, dir), { recursive: true });
+      }
+      cpSync(join(REPO_ROOT, 'stack/clickhouse/users.xml'), join(home, 'users.xml'));
+      rmSync(join(home, 'users.d'), { recursive: true, force: true });
+      cpSync(join(REPO_ROOT, 'stack/clickhouse/users.d'), join(home, 'users.d'), { recursive: true });
+      writeFileSync(configFile, serverConfig(home, dirs.logs));
+      log(`clickhouse: starting on ${address} (native ${STACK_PORTS.clickhouseNative})`);
+      startDetached('clickhouse-server', [`--config-file=${configFile}`], {
+        logFile: join(dirs.logs, 'clickhouse.stdout.log'),
+        pidFile: tracked.pidFile,
+        cwd: home,
+      });
+      await waitUntil(() => this.probe.check(), 60_000, () => runningPid(tracked) !== undefined);
+    },
+
+    stop: () => stopTracked(tracked, 60_000),
+    pid: () => runningPid(tracked),
+    resetData() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function serverConfig(home: string, logs: string): string {
+  return `<?xml version="1.0"?>
+<!-- Written by the stack command (npm run stack, "up"); edit scripts/stack/clickhouse.ts instead. -->
+<yandex>
+    <logger>
+        <level>information</level>
+        <log>${logs}/clickhouse.log</log>
+        <errorlog>${logs}/clickhouse.err.log</errorlog>
+        <size>100M</size>
+        <count>3</count>
+    </logger>
+    <http_port>${STACK_PORTS.clickhouseHttp}</http_port>
+    <tcp_port>${STACK_PORTS.clickhouseNative}</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <path>${home}/data/</path>
+    <tmp_path>${home}/tmp/</tmp_path>
+    <user_files_path>${home}/user_files/</user_files_path>
+    <format_schema_path>${home}/format_schemas/</format_schema_path>
+    <users_config>${home}/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <max_concurrent_queries>100</max_concurrent_queries>
+    <mark_cache_size>536870912</mark_cache_size>
+    <uncompressed_cache_size>1073741824</uncompressed_cache_size>
+    <!-- librdkafka settings for every Kafka engine table: a new consumer group starts at the
+         beginning of the topic, so nothing produced before the table existed is skipped. -->
+    <kafka>
+        <auto_offset_reset>smallest</auto_offset_reset>
+    </kafka>
+</yandex>
+`;
+}

@@ -1,0 +1,121 @@
+/**
+ * Starting, finding and stopping the stack's own background processes. Every process we
+ * start gets a pid file; we only ever signal a pid whose command line still matches what we
+ * started, so a recycled pid is never killed.
+ */
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** A process the stack started and tracks by pid file. */
+export interface Tracked {
+  pidFile: string;
+  /** A fragment of the command line that identifies the process (e.g. its config path). */
+  marker: string;
+}
+
+/** Starts a detached process whose stdout and stderr go to `logFile`; writes its pid file. */
+export function startDetached(
+  command: string,
+  args: string[],
+  options: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
+): number {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const fd = openSync(options.logFile, 'a');
+  try {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${command}`);
+    child.unref();
+    writeFileSync(options.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The pid recorded in the pid file if that process is alive and still ours. */
+export function runningPid(tracked: Tracked): number | undefined {
+  if (!existsSync(tracked.pidFile)) return undefined;
+  const pid = Number(readFileSync(tracked.pidFile, 'utf8').trim().split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return cmdline.includes(tracked.marker) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM, wait up to `graceMs`, then SIGKILL; removes the pid file. True if a process was stopped. */
+export async function stopTracked(tracked: Tracked, graceMs = 30_000): Promise<boolean> {
+  const pid = runningPid(tracked);
+  if (pid === undefined) {
+    rmSync(tracked.pidFile, { force: true });
+    return false;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && runningPid(tracked) !== undefined) await delay(100);
+  if (runningPid(tracked) !== undefined) {
+    process.kill(pid, 'SIGKILL');
+    while (runningPid(tracked) !== undefined) await delay(50);
+  }
+  rmSync(tracked.pidFile, { force: true });
+  return true;
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+  if (result.error) throw new Error(`${command}: ${result.error.message}`);
+  if (result.status !== 0) {
+    const output = `${String(result.stdout ?? '')}${String(result.stderr ?? '')}`.trim();
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${tail(output, 20)}`);
+  }
+  return String(result.stdout ?? '');
+}
+
+/** True when `command` is on the PATH. */
+export function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** The last `lines` lines of a text. */
+export function tail(text: string, lines: number): string {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+/** The last `lines` lines of a file, or a note that it does not exist. */
+export function tailFile(file: string, lines: number): string {
+  return existsSync(file) ? tail(readFileSync(file, 'utf8').trimEnd(), lines) : `(no log at ${file})`;
+}
+
+/** Polls `check` until it resolves or the deadline passes; rethrows the last failure. */
+export async function waitUntil(
+  check: () => Promise<void>,
+  timeoutMs: number,
+  isAlive: () => boolean = () => true,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown = new Error('not checked');
+  while (Date.now() < deadline) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (!isAlive()) throw new Error('the process exited', { cause: lastError });
+    await delay(250);
+  }
+  throw new Error(`not healthy within ${timeoutMs / 1000} s`, { cause: lastError });
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,33 @@
+/** What the stack command needs from each service it manages. */
+import type { Probe } from '../../src/health/probes.js';
+
+export type Log = (line: string) => void;
+
+/** Where the stack keeps its installs, data, logs and pid files. */
+export interface StackDirs {
+  root: string;
+  logs: string;
+  run: string;
+}
+
+/** One service the stack installs and runs natively on 127.0.0.1. */
+export interface StackService {
+  name: 'kafka' | 'clickhouse' | 'postgres';
+  /** host:port clients use. */
+  address: string;
+  logFile: string;
+  /** Installs what is missing; a no-op when everything is already there. */
+  install(log: Log): Promise<void>;
+  /** Starts the service unless it runs already, and waits until it answers. */
+  start(log: Log): Promise<void>;
+  /** Stops the process this stack started; true if one was running. */
+  stop(): Promise<boolean>;
+  /** The pid of our running process, if any. */
+  pid(): number | undefined;
+  /** Removes the service's data (not its installed binaries). */
+  resetData(): void;
+  probe: Probe;
+}
+
+/** The repository root, so the stack works from any working directory. */
+export const REPO_ROOT = new URL('../../', import.meta.url).pathname;

@@ -1,0 +1,81 @@
+/**
+ * The one place that reads the environment. Every setting is declared here with its
+ * default and validated at start-up; components receive typed option objects.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** Ports the local stack (`npm run stack -- up`) listens on; all on 127.0.0.1. */
+export const STACK_PORTS = {
+  kafka: 19092,
+  kafkaController: 19093,
+  clickhouseHttp: 18123,
+  clickhouseNative: 19000,
+  postgres: 15432,
+} as const;
+
+const schema = z.object({
+  /** Comma-separated Kafka bootstrap brokers. Set it to use an existing cluster; the stack then starts no Kafka. */
+  KAFKA_BROKERS: z.string().min(1).default(`127.0.0.1:${STACK_PORTS.kafka}`),
+  /** Kafka client id prefix. */
+  KAFKA_CLIENT_ID: z.string().min(1).default('ticketpulse'),
+  /** ClickHouse HTTP endpoint. Set it to use an existing server; the stack then starts no ClickHouse. */
+  CLICKHOUSE_URL: z.string().url().default(`http://127.0.0.1:${STACK_PORTS.clickhouseHttp}`),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  /** Database that holds every ticketpulse table and view. */
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+    .default('ticketpulse'),
+  /** Cluster name for `ON CLUSTER` in migrations; empty on a single server. */
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a plain identifier or empty')
+    .default(''),
+  /** Postgres connection string. Set it to use an existing server; the stack then starts no Postgres. */
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .default(`postgres://postgres@127.0.0.1:${STACK_PORTS.postgres}/ticketpulse`),
+  /** Address and port of the HTTP service (`npm start`). */
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(8080),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Folder (git-ignored) where `npm run stack` keeps installs, data, logs and pid files. */
+  TICKETPULSE_STACK_DIR: z.string().min(1).default('.stack'),
+  /** Deadline for each dependency check in `GET /healthz`, in milliseconds. */
+  HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+});
+
+/** Validated settings, named as in the environment. */
+export type Config = z.infer<typeof schema>;
+
+/** Names of the variables that point at existing services instead of the local stack. */
+export const EXTERNAL_SERVICE_VARS = ['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'DATABASE_URL'] as const;
+
+/**
+ * Reads and validates settings from an environment map (process.env by default).
+ * Throws one error listing every invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Treat empty strings as unset so `FOO= npm start` falls back to the default.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** The Kafka broker list as an array. */
+export function kafkaBrokers(config: Pick<Config, 'KAFKA_BROKERS'>): string[] {
+  return config.KAFKA_BROKERS.split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+}

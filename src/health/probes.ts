@@ -1,0 +1,107 @@
+/**
+ * Dependency checks shared by `GET /healthz` and `npm run stack -- status`: each answers
+ * up/down with its latency, within a deadline.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kafka } from 'kafkajs';
+import type pg from 'pg';
+
+/** One dependency's check: resolves when it answers, rejects with the reason otherwise. */
+export interface Probe {
+  name: string;
+  /** Where the dependency is, for humans (no credentials). */
+  address: string;
+  check(): Promise<void>;
+}
+
+/** The outcome of one probe. */
+export interface ProbeResult {
+  name: string;
+  address: string;
+  status: 'up' | 'down';
+  latency_ms: number;
+  error?: string;
+}
+
+/** Kafka answers a metadata request (the broker port only). */
+export function kafkaProbe(kafka: Kafka, address: string): Probe {
+  return {
+    name: 'kafka',
+    address,
+    async check() {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        await admin.describeCluster();
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+/** ClickHouse answers `/ping`. */
+export function clickHouseProbe(client: ClickHouseClient, address: string): Probe {
+  return {
+    name: 'clickhouse',
+    address,
+    async check() {
+      const result = await client.ping();
+      if (!result.success) throw result.error;
+    },
+  };
+}
+
+/** Postgres answers `SELECT 1`. */
+export function postgresProbe(pool: pg.Pool, address: string): Probe {
+  return {
+    name: 'postgres',
+    address,
+    async check() {
+      await pool.query('SELECT 1');
+    },
+  };
+}
+
+/** Runs every probe concurrently, each bounded by `timeoutMs`. */
+export async function runProbes(probes: Probe[], timeoutMs: number): Promise<ProbeResult[]> {
+  return Promise.all(
+    probes.map(async function runProbe(probe): Promise<ProbeResult> {
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([probe.check(), deadline]);
+        return { name: probe.name, address: probe.address, status: 'up', latency_ms: elapsed(started) };
+      } catch (err) {
+        return {
+          name: probe.name,
+          address: probe.address,
+          status: 'down',
+          latency_ms: elapsed(started),
+          error: err instanceof Error ? err.message : String(err),
+        };
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+/** Strips credentials from a URL so it can be shown. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    parsed.username = parsed.username ? parsed.username : '';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
