@@ -29,6 +29,8 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
     .default('ticketpulse'),
+  /** Brokers as the ClickHouse server reaches them, for its Kafka engine tables; defaults to KAFKA_BROKERS. */
+  CLICKHOUSE_KAFKA_BROKERS: z.string().min(1).optional(),
   /** Cluster name for `ON CLUSTER` in migrations; empty on a single server. */
   CLICKHOUSE_CLUSTER: z
     .string()

@@ -6,7 +6,9 @@ let updated = false;
 /** `apt-get install` the packages; on failure refresh the lists once and retry. */
 export function aptInstall(packages: string[], log: (line: string) => void): void {
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing ${packages.join(', ')}: install them (apt-get install ${packages.join(' ')}) or run as root`);
+    throw new Error(
+      `missing ${packages.join(', ')}: install them (apt-get install ${packages.join(' ')}) or run as root`,
+    );
   }
   const args = ['install', '-y', '-q', '--no-install-recommends', ...packages];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -49,7 +49,11 @@ export function clickHouseService(dirs: StackDirs): StackService {
         pidFile: tracked.pidFile,
         cwd: home,
       });
-      await waitUntil(() => this.probe.check(), 60_000, () => runningPid(tracked) !== undefined);
+      await waitUntil(
+        () => this.probe.check(),
+        60_000,
+        () => runningPid(tracked) !== undefined,
+      );
     },
 
     stop: () => stopTracked(tracked, 60_000),

@@ -71,7 +71,11 @@ export function kafkaService(dirs: StackDirs): StackService {
         ],
         { logFile, pidFile: tracked.pidFile, cwd: home },
       );
-      await waitUntil(() => this.probe.check(), 90_000, () => runningPid(tracked) !== undefined);
+      await waitUntil(
+        () => this.probe.check(),
+        90_000,
+        () => runningPid(tracked) !== undefined,
+      );
     },
 
     stop: () => stopTracked(tracked),

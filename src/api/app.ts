@@ -1,0 +1,22 @@
+/** The HTTP application: routes and the error mapping, with every dependency passed in. */
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Probe } from '../health/probes.js';
+import { createHealthRoute } from './health-route.js';
+import { createErrorHandler, HttpError } from './http-error.js';
+
+export interface AppOptions {
+  logger: Logger;
+  probes: Probe[];
+  healthTimeoutMs: number;
+}
+
+export function createApp(options: AppOptions): Hono {
+  const app = new Hono();
+  app.route('/', createHealthRoute({ probes: options.probes, timeoutMs: options.healthTimeoutMs }));
+  app.notFound(function notFound(c) {
+    throw new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+  });
+  app.onError(createErrorHandler(options.logger));
+  return app;
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm run migrate` applies pending Postgres and ClickHouse migrations;
+ * `npm run migrate -- status` lists applied and pending files. Exits non-zero on failure.
+ */
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { loadConfig } from '../config.js';
+import { createClickHouse } from '../clients/clickhouse.js';
+import { createPostgresPool } from '../clients/postgres.js';
+import { createClickHouseMigrator } from './clickhouse-migrator.js';
+import { createPostgresMigrator } from './postgres-migrator.js';
+import { formatResults, type MigrationResult } from './results.js';
+
+const MIGRATIONS = new URL('../../migrations/', import.meta.url).pathname;
+
+type Target = 'postgres' | 'clickhouse';
+
+async function run(action: 'migrate' | 'status', targets: Target[]): Promise<number> {
+  const config = loadConfig();
+  const pool = createPostgresPool(config, 2);
+  const client = createClickHouse(config);
+  const migrators = {
+    postgres: createPostgresMigrator({ pool, dir: join(MIGRATIONS, 'postgres') }),
+    clickhouse: createClickHouseMigrator({
+      client,
+      dir: join(MIGRATIONS, 'clickhouse'),
+      database: config.CLICKHOUSE_DATABASE,
+      cluster: config.CLICKHOUSE_CLUSTER,
+      kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
+    }),
+  };
+  const results: MigrationResult[] = [];
+  try {
+    for (const target of targets) {
+      results.push(...(await migrators[target][action]()));
+      if (results.some((r) => r.status === 'failed')) break;
+    }
+  } catch (err) {
+    if (results.length > 0) console.log(formatResults(results));
+    console.error(`migrate: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await pool.end();
+    await client.close();
+  }
+  console.log(formatResults(results));
+  const count = (status: MigrationResult['status']) => results.filter((r) => r.status === status).length;
+  console.log(
+    `${count('applied')} applied, ${count('skipped')} skipped, ${count('failed')} failed, ${count('pending')} pending`,
+  );
+  return count('failed') > 0 ? 1 : 0;
+}
+
+const only = new Option('--only <target>', 'postgres or clickhouse').choices(['postgres', 'clickhouse']);
+const targetsOf = (opts: { only?: Target }): Target[] =>
+  opts.only ? [opts.only] : ['postgres', 'clickhouse'];
+
+const program = new Command('migrate').description('forward-only, checksummed migrations');
+program
+  .command('up', { isDefault: true })
+  .description('apply pending migrations')
+  .addOption(only)
+  .action(async (opts: { only?: Target }) => {
+    process.exitCode = await run('migrate', targetsOf(opts));
+  });
+program
+  .command('status')
+  .description('list applied and pending migrations')
+  .addOption(only)
+  .action(async (opts: { only?: Target }) => {
+    process.exitCode = await run('status', targetsOf(opts));
+  });
+await program.parseAsync();

@@ -1,0 +1,133 @@
+/**
+ * ClickHouse migrations. ClickHouse has no transactions, so every statement must be
+ * idempotent (`IF NOT EXISTS`) and a file's history row is written only after all of its
+ * statements succeeded: a failed file is simply run again next time.
+ *
+ * Files may use these placeholders:
+ * - `{database}`   the configured database (CLICKHOUSE_DATABASE)
+ * - `{on_cluster}` `ON CLUSTER <name>` when CLICKHOUSE_CLUSTER is set, else nothing
+ * - `{kafka_brokers}` the broker list the server's Kafka engine tables connect to
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickHouseErrorCode, clickHouseErrorMessage } from '../clients/clickhouse-errors.js';
+import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './migration-files.js';
+import type { MigrationResult } from './results.js';
+import { splitStatements } from './split-statements.js';
+
+export interface ClickHouseMigratorOptions {
+  client: ClickHouseClient;
+  /** Folder with `NNNN_name.sql` files. */
+  dir: string;
+  database: string;
+  /** Cluster for `ON CLUSTER`; empty for a single server. */
+  cluster: string;
+  /** Brokers as the ClickHouse server reaches them (may differ from the app's view). */
+  kafkaBrokers: string;
+}
+
+/** Replaces the placeholders documented above. */
+export function renderMigration(
+  sql: string,
+  vars: Omit<ClickHouseMigratorOptions, 'client' | 'dir'>,
+): string {
+  return sql
+    .replaceAll('{database}', vars.database)
+    .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '')
+    .replaceAll('{kafka_brokers}', vars.kafkaBrokers);
+}
+
+export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
+  const { client, dir, database } = options;
+  const onCluster = options.cluster ? `ON CLUSTER ${options.cluster}` : '';
+  const history = `${database}.schema_migrations`;
+
+  async function prepare(): Promise<AppliedMigration[]> {
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database} ${onCluster}` });
+    await client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${history} (
+        version UInt32, name String, checksum String, statements UInt32, applied_at DateTime
+      ) ENGINE = MergeTree ORDER BY version`,
+    });
+    const result = await client.query({
+      query: `SELECT version, name, checksum FROM ${history} ORDER BY version`,
+      format: 'JSONEachRow',
+    });
+    return result.json<AppliedMigration>();
+  }
+
+  return {
+    /** Applies pending files in order; stops at the first failed statement. */
+    async migrate(): Promise<MigrationResult[]> {
+      const files = readMigrationFiles(dir);
+      const pending = pendingMigrations('clickhouse', files, await prepare());
+      const results: MigrationResult[] = files
+        .filter((f) => !pending.includes(f))
+        .map((f) => ({
+          target: 'clickhouse',
+          file: f.file,
+          status: 'skipped',
+          statements: 0,
+          duration_ms: 0,
+        }));
+      for (const file of pending) {
+        const started = performance.now();
+        const statements = splitStatements(renderMigration(file.sql, options));
+        let done = 0;
+        try {
+          for (const statement of statements) {
+            await client.command({ query: statement });
+            done += 1;
+          }
+        } catch (err) {
+          results.push({
+            target: 'clickhouse',
+            file: file.file,
+            status: 'failed',
+            statements: done,
+            duration_ms: performance.now() - started,
+            error: {
+              statement: statements[done] ?? '',
+              code: String(clickHouseErrorCode(err) ?? 'unknown'),
+              message: clickHouseErrorMessage(err),
+            },
+          });
+          break;
+        }
+        await client.insert({
+          table: history,
+          values: [
+            {
+              version: file.version,
+              name: file.name,
+              checksum: file.checksum,
+              statements: statements.length,
+              applied_at: Math.floor(Date.now() / 1000),
+            },
+          ],
+          format: 'JSONEachRow',
+        });
+        results.push({
+          target: 'clickhouse',
+          file: file.file,
+          status: 'applied',
+          statements: statements.length,
+          duration_ms: performance.now() - started,
+        });
+      }
+      return results;
+    },
+
+    /** What is applied and what is pending (creates only the database and history table). */
+    async status(): Promise<MigrationResult[]> {
+      const files = readMigrationFiles(dir);
+      const pending = pendingMigrations('clickhouse', files, await prepare());
+      return files.map((f) => ({
+        target: 'clickhouse' as const,
+        file: f.file,
+        status: pending.includes(f) ? ('pending' as const) : ('applied' as const),
+        statements: splitStatements(f.sql).length,
+        duration_ms: 0,
+      }));
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { createClickHouse } from '../../src/clients/clickhouse.js';
+import { createKafka } from '../../src/clients/kafka.js';
+import { createPostgresPool } from '../../src/clients/postgres.js';
+import { clickHouseProbe, kafkaProbe, postgresProbe } from '../../src/health/probes.js';
+import { config } from './helpers.js';
+
+describe('GET /healthz', () => {
+  const clickhouse = createClickHouse(config);
+  const pool = createPostgresPool(config, 1);
+  const kafka = createKafka(config, { retries: 0 });
+  afterAll(async () => {
+    await clickhouse.close();
+    await pool.end();
+  });
+
+  it('reports every dependency up with its latency', async () => {
+    const app = createApp({
+      logger: pino({ level: 'silent' }),
+      healthTimeoutMs: 5000,
+      probes: [kafkaProbe(kafka, 'k'), clickHouseProbe(clickhouse, 'c'), postgresProbe(pool, 'p')],
+    });
+    const res = await app.request('/healthz');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      status: string;
+      dependencies: Record<string, { status: string; latency_ms: number }>;
+    };
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.dependencies).sort()).toEqual(['clickhouse', 'kafka', 'postgres']);
+    for (const dep of Object.values(body.dependencies)) {
+      expect(dep.status).toBe('up');
+      expect(dep.latency_ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('answers 503 naming the dependency that is down', async () => {
+    const unreachable = createPostgresPool({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, 1);
+    const app = createApp({
+      logger: pino({ level: 'silent' }),
+      healthTimeoutMs: 2000,
+      probes: [clickHouseProbe(clickhouse, 'c'), postgresProbe(unreachable, '127.0.0.1:1')],
+    });
+    const res = await app.request('/healthz');
+    await unreachable.end();
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as {
+      status: string;
+      dependencies: Record<string, { status: string; error?: string }>;
+    };
+    expect(body.status).toBe('degraded');
+    expect(body.dependencies.clickhouse?.status).toBe('up');
+    expect(body.dependencies.postgres).toMatchObject({
+      status: 'down',
+      error: expect.stringContaining('ECONNREFUSED'),
+    });
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const app = createApp({ logger: pino({ level: 'silent' }), healthTimeoutMs: 100, probes: [] });
+    const res = await app.request('/nope');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /nope' } });
+  });
+});

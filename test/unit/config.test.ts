@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { kafkaBrokers, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the local stack', () => {
+    const config = loadConfig({});
+    expect(config.KAFKA_BROKERS).toBe('127.0.0.1:19092');
+    expect(config.CLICKHOUSE_URL).toBe('http://127.0.0.1:18123');
+    expect(config.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:15432/ticketpulse');
+    expect(config.PORT).toBe(8080);
+  });
+
+  it('treats empty variables as unset and coerces numbers', () => {
+    expect(loadConfig({ PORT: '', HEALTH_TIMEOUT_MS: '500' })).toMatchObject({
+      PORT: 8080,
+      HEALTH_TIMEOUT_MS: 500,
+    });
+  });
+
+  it('lists every invalid variable at once', () => {
+    const attempt = () =>
+      loadConfig({ PORT: '99999', CLICKHOUSE_DATABASE: 'x; DROP', CLICKHOUSE_URL: 'nope' });
+    expect(attempt).toThrow(/PORT/);
+    expect(attempt).toThrow(/CLICKHOUSE_DATABASE: must be a plain identifier/);
+    expect(attempt).toThrow(/CLICKHOUSE_URL/);
+  });
+
+  it('splits the broker list', () => {
+    expect(kafkaBrokers({ KAFKA_BROKERS: ' a:1, b:2 ,' })).toEqual(['a:1', 'b:2']);
+  });
+});
