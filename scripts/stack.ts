@@ -50,7 +50,7 @@ const external: Record<StackService['name'], Probe | undefined> = {
 const log = (line: string): void => console.log(`[stack] ${line}`);
 const local = services.filter((s) => external[s.name] === undefined);
 
-async function up(): Promise<void> {
+async function up(quiet: boolean): Promise<void> {
   for (const service of local) {
     const started = performance.now();
     try {
@@ -62,9 +62,9 @@ async function up(): Promise<void> {
       process.exitCode = 1;
       return;
     }
-    log(`${service.name} is up (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    if (!quiet) log(`${service.name} is up (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
-  await status();
+  if (!quiet) await status();
 }
 
 async function down(): Promise<void> {
@@ -120,7 +120,11 @@ function describe(err: unknown): string {
 }
 
 const program = new Command('stack').description('the local Kafka + ClickHouse + Postgres stack');
-program.command('up').description('install what is missing and start every service').action(up);
+program
+  .command('up')
+  .description('install what is missing and start every service')
+  .option('-q, --quiet', 'print only problems')
+  .action((opts: { quiet?: boolean }) => up(opts.quiet === true));
 program.command('down').description('stop the processes this stack started').action(down);
 program.command('status').description('show each service, its address and whether it answers').action(status);
 program

@@ -1,7 +1,7 @@
 /**
  * ClickHouse from Debian's clickhouse-server package (18.16), run with the project's own
- * config: data under .stack/, loopback only, and the users.d profile that docker-compose
- * mounts too (lower stream_flush_interval_ms for fresh Kafka engine data).
+ * config: data under .stack/, loopback only, plus the config.d and users.d files that
+ * docker-compose mounts too (Kafka consumer settings, lower stream_flush_interval_ms).
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,8 +40,10 @@ export function clickHouseService(dirs: StackDirs): StackService {
         mkdirSync(join(home, dir), { recursive: true });
       }
       cpSync(join(REPO_ROOT, 'stack/clickhouse/users.xml'), join(home, 'users.xml'));
-      rmSync(join(home, 'users.d'), { recursive: true, force: true });
-      cpSync(join(REPO_ROOT, 'stack/clickhouse/users.d'), join(home, 'users.d'), { recursive: true });
+      for (const dir of ['users.d', 'config.d']) {
+        rmSync(join(home, dir), { recursive: true, force: true });
+        cpSync(join(REPO_ROOT, 'stack/clickhouse', dir), join(home, dir), { recursive: true });
+      }
       writeFileSync(configFile, serverConfig(home, dirs.logs));
       log(`clickhouse: starting on ${address} (native ${STACK_PORTS.clickhouseNative})`);
       startDetached('clickhouse-server', [`--config-file=${configFile}`], {
@@ -85,15 +87,11 @@ function serverConfig(home: string, logs: string): string {
     <users_config>${home}/users.xml</users_config>
     <default_profile>default</default_profile>
     <default_database>default</default_database>
-    <timezone>UTC</timezone>
     <max_concurrent_queries>100</max_concurrent_queries>
     <mark_cache_size>536870912</mark_cache_size>
     <uncompressed_cache_size>1073741824</uncompressed_cache_size>
-    <!-- librdkafka settings for every Kafka engine table: a new consumer group starts at the
-         beginning of the topic, so nothing produced before the table existed is skipped. -->
-    <kafka>
-        <auto_offset_reset>smallest</auto_offset_reset>
-    </kafka>
+    <!-- Shared with docker-compose: config.d/ticketpulse.xml (timezone, Kafka consumer settings)
+         and users.d/ticketpulse.xml (profile settings), merged by the server. -->
 </yandex>
 `;
 }

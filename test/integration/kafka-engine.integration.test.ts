@@ -29,6 +29,21 @@ describe('Kafka engine round trip', () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await admin.disconnect();
 
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    // Decimals travel as JSON numbers: 18.16's JSONEachRow cannot read a quoted Decimal, and
+    // reads an unquoted one from its text, exactly (no float on the way).
+    const messages = Array.from({ length: N }, (_, i) => ({
+      key: `show-${i % 7}`,
+      value: JSON.stringify({ id: i, show: `show-${i % 7}`, amount: 12.34 }),
+    }));
+    const sendRange = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 500) {
+        await producer.send({ topic, acks: -1, messages: messages.slice(i, Math.min(i + 500, to)) });
+      }
+    };
+    // Half before the tables exist (the consumer group must start at the beginning), half after.
+    await sendRange(0, N / 2);
     await clickhouse.command({ query: `CREATE DATABASE ${database}` });
     await clickhouse.command({
       query: `CREATE TABLE ${database}.queue (id UInt32, show String, amount Decimal(18, 2))
@@ -43,17 +58,7 @@ describe('Kafka engine round trip', () => {
       query: `CREATE MATERIALIZED VIEW ${database}.rows_mv TO ${database}.rows AS SELECT * FROM ${database}.queue`,
     });
 
-    const producer = kafka.producer({ idempotent: true });
-    await producer.connect();
-    // Decimals travel as JSON numbers: 18.16's JSONEachRow cannot read a quoted Decimal, and
-    // reads an unquoted one from its text, exactly (no float on the way).
-    const messages = Array.from({ length: N }, (_, i) => ({
-      key: `show-${i % 7}`,
-      value: JSON.stringify({ id: i, show: `show-${i % 7}`, amount: 12.34 }),
-    }));
-    for (let i = 0; i < N; i += 500) {
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
-    }
+    await sendRange(N / 2, N);
     await producer.disconnect();
 
     const count = async () => {
