@@ -20,6 +20,11 @@ const schema = z.object({
   KAFKA_BROKERS: z.string().min(1).default(`127.0.0.1:${STACK_PORTS.kafka}`),
   /** Kafka client id prefix. */
   KAFKA_CLIENT_ID: z.string().min(1).default('ticketpulse'),
+  /** Prefix for every topic name (events.ticket_sale, ...); tests use their own. */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may contain letters, digits, dot, underscore and dash')
+    .default(''),
   /** ClickHouse HTTP endpoint. Set it to use an existing server; the stack then starts no ClickHouse. */
   CLICKHOUSE_URL: z.string().url().default(`http://127.0.0.1:${STACK_PORTS.clickhouseHttp}`),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -48,6 +53,40 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Folder (git-ignored) where `npm run stack` keeps installs, data, logs and pid files. */
   TICKETPULSE_STACK_DIR: z.string().min(1).default('.stack'),
+  /**
+   * API keys for `POST /v1/events` as `name:key` pairs, comma-separated. The default is a
+   * well-known key for local demos only; set your own anywhere else.
+   */
+  INGEST_API_KEYS: z
+    .string()
+    .default('demo:ticketpulse-demo-key')
+    .transform((value, ctx) => {
+      const keys = new Map<string, string>();
+      for (const pair of value
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const [name, key] = pair.split(':');
+        if (!name || !key || key.length < 8) {
+          ctx.addIssue({ code: 'custom', message: 'expected name:key pairs with keys of 8+ characters' });
+          return z.NEVER;
+        }
+        keys.set(key, name);
+      }
+      return keys;
+    }),
+  /** Largest accepted request body, in bytes (413 above it). */
+  INGEST_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 * 1024),
+  /** Most records in one request (413 above it). */
+  INGEST_MAX_RECORDS: z.coerce.number().int().positive().default(10_000),
+  /** How long the API waits for Kafka's acknowledgement before answering 503. */
+  INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** `Retry-After` seconds sent with 503. */
+  INGEST_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(5),
   /** Deadline for each dependency check in `GET /healthz`, in milliseconds. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
 });

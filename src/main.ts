@@ -1,6 +1,6 @@
 /**
- * `npm start`: the ticketpulse service process. Serves the HTTP API (for now `GET /healthz`)
- * and shuts down cleanly on SIGINT/SIGTERM.
+ * `npm start`: the ticketpulse service process. Serves the HTTP API (`POST /v1/events`,
+ * `GET /healthz`) and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { serve } from '@hono/node-server';
 import { kafkaBrokers, loadConfig } from './config.js';
@@ -10,12 +10,19 @@ import { createKafka } from './clients/kafka.js';
 import { createPostgresPool } from './clients/postgres.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
 import { createLogger } from './logger.js';
+import { createKafkaEventSink } from './events/kafka-event-sink.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
 const kafka = createKafka(config, { retries: 0 });
 const clickhouse = createClickHouse(config, { request_timeout: config.HEALTH_TIMEOUT_MS });
 const pool = createPostgresPool(config);
+// Idempotent producer: broker-side dedup of its own retries; kafkajs needs one request in flight.
+const producer = createKafka(config, { retries: 2 }).producer({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+});
 
 const app = createApp({
   logger,
@@ -25,6 +32,17 @@ const app = createApp({
     clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
     postgresProbe(pool, redactUrl(config.DATABASE_URL)),
   ],
+  ingest: {
+    sink: createKafkaEventSink({
+      producer,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
+    }),
+    apiKeys: config.INGEST_API_KEYS,
+    maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
+    maxRecords: config.INGEST_MAX_RECORDS,
+    retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+  },
 });
 
 const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
@@ -34,7 +52,7 @@ const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.POR
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   server.close();
-  await Promise.allSettled([clickhouse.close(), pool.end()]);
+  await Promise.allSettled([producer.disconnect(), clickhouse.close(), pool.end()]);
   process.exit(0);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -3,17 +3,21 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Probe } from '../health/probes.js';
 import { createHealthRoute } from './health-route.js';
+import { createIngestRoute, type IngestRouteOptions } from './ingest-route.js';
 import { createErrorHandler, HttpError } from './http-error.js';
 
 export interface AppOptions {
   logger: Logger;
   probes: Probe[];
   healthTimeoutMs: number;
+  /** Mounts `POST /v1/events` when given. */
+  ingest?: IngestRouteOptions;
 }
 
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.route('/', createHealthRoute({ probes: options.probes, timeoutMs: options.healthTimeoutMs }));
+  if (options.ingest) app.route('/', createIngestRoute(options.ingest));
   app.notFound(function notFound(c) {
     throw new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
   });

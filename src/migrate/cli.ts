@@ -1,11 +1,13 @@
 /**
- * `npm run migrate` applies pending Postgres and ClickHouse migrations;
+ * `npm run migrate` creates missing Kafka topics and applies pending Postgres and ClickHouse migrations;
  * `npm run migrate -- status` lists applied and pending files. Exits non-zero on failure.
  */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { createClickHouse } from '../clients/clickhouse.js';
+import { createKafka } from '../clients/kafka.js';
+import { ensureTopics, topicNames } from '../events/topics.js';
 import { createPostgresPool } from '../clients/postgres.js';
 import { createClickHouseMigrator } from './clickhouse-migrator.js';
 import { createPostgresMigrator } from './postgres-migrator.js';
@@ -13,13 +15,54 @@ import { formatResults, type MigrationResult } from './results.js';
 
 const MIGRATIONS = new URL('../../migrations/', import.meta.url).pathname;
 
-type Target = 'postgres' | 'clickhouse';
+type Target = 'kafka' | 'postgres' | 'clickhouse';
+
+/** Kafka "migration": create missing topics (ClickHouse's Kafka tables need them). */
+function createTopicMigrator(config: ReturnType<typeof loadConfig>) {
+  async function withAdmin<T>(
+    work: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>,
+  ) {
+    const admin = createKafka(config).admin();
+    await admin.connect();
+    try {
+      return await work(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const all = () => Object.values(topicNames(config.KAFKA_TOPIC_PREFIX));
+  return {
+    migrate: () =>
+      withAdmin(async (admin): Promise<MigrationResult[]> => {
+        const created = new Set(await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX));
+        return all().map((topic) => ({
+          target: 'kafka',
+          file: topic,
+          status: created.has(topic) ? 'applied' : 'skipped',
+          statements: created.has(topic) ? 1 : 0,
+          duration_ms: 0,
+        }));
+      }),
+    status: () =>
+      withAdmin(async (admin): Promise<MigrationResult[]> => {
+        const existing = new Set(await admin.listTopics());
+        return all().map((topic) => ({
+          target: 'kafka',
+          file: topic,
+          status: existing.has(topic) ? 'applied' : 'pending',
+          statements: 1,
+          duration_ms: 0,
+        }));
+      }),
+  };
+}
 
 async function run(action: 'migrate' | 'status', targets: Target[]): Promise<number> {
   const config = loadConfig();
   const pool = createPostgresPool(config, 2);
   const client = createClickHouse(config);
   const migrators = {
+    kafka: createTopicMigrator(config),
     postgres: createPostgresMigrator({ pool, dir: join(MIGRATIONS, 'postgres') }),
     clickhouse: createClickHouseMigrator({
       client,
@@ -27,6 +70,7 @@ async function run(action: 'migrate' | 'status', targets: Target[]): Promise<num
       database: config.CLICKHOUSE_DATABASE,
       cluster: config.CLICKHOUSE_CLUSTER,
       kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
     }),
   };
   const results: MigrationResult[] = [];

@@ -7,6 +7,7 @@
  * - `{database}`   the configured database (CLICKHOUSE_DATABASE)
  * - `{on_cluster}` `ON CLUSTER <name>` when CLICKHOUSE_CLUSTER is set, else nothing
  * - `{kafka_brokers}` the broker list the server's Kafka engine tables connect to
+ * - `{topic_prefix}` KAFKA_TOPIC_PREFIX, put before every topic name
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { clickHouseErrorCode, clickHouseErrorMessage } from '../clients/clickhouse-errors.js';
@@ -23,6 +24,8 @@ export interface ClickHouseMigratorOptions {
   cluster: string;
   /** Brokers as the ClickHouse server reaches them (may differ from the app's view). */
   kafkaBrokers: string;
+  /** Prefix of every topic name (empty in production; tests use their own). */
+  topicPrefix: string;
 }
 
 /** Replaces the placeholders documented above. */
@@ -33,7 +36,8 @@ export function renderMigration(
   return sql
     .replaceAll('{database}', vars.database)
     .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '')
-    .replaceAll('{kafka_brokers}', vars.kafkaBrokers);
+    .replaceAll('{kafka_brokers}', vars.kafkaBrokers)
+    .replaceAll('{topic_prefix}', vars.topicPrefix);
 }
 
 export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {

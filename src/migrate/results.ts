@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 
 export interface MigrationResult {
-  target: 'postgres' | 'clickhouse';
+  target: 'kafka' | 'postgres' | 'clickhouse';
   file: string;
   status: 'applied' | 'skipped' | 'failed' | 'pending';
   statements: number;

@@ -11,7 +11,14 @@ describe('ClickHouse migrator on the real server', () => {
   const database = uniqueName('tp_chmig');
   const dir = mkdtempSync(join(tmpdir(), 'tp-ch-migrations-'));
   const migrator = () =>
-    createClickHouseMigrator({ client, dir, database, cluster: '', kafkaBrokers: config.KAFKA_BROKERS });
+    createClickHouseMigrator({
+      client,
+      dir,
+      database,
+      cluster: '',
+      kafkaBrokers: config.KAFKA_BROKERS,
+      topicPrefix: '',
+    });
   writeFileSync(
     join(dir, '0001_tables.sql'),
     `CREATE TABLE IF NOT EXISTS {database}.t {on_cluster} (x UInt32) ENGINE = MergeTree ORDER BY x;

@@ -59,11 +59,11 @@ describe('renderMigration', () => {
   it('fills database, cluster and broker placeholders', () => {
     const sql =
       "CREATE TABLE IF NOT EXISTS {database}.t {on_cluster} SETTINGS kafka_broker_list = '{kafka_brokers}'";
-    expect(renderMigration(sql, { database: 'tp', cluster: '', kafkaBrokers: 'k:9092' })).toBe(
-      "CREATE TABLE IF NOT EXISTS tp.t  SETTINGS kafka_broker_list = 'k:9092'",
-    );
-    expect(renderMigration(sql, { database: 'tp', cluster: 'main', kafkaBrokers: 'k:9092' })).toContain(
-      'tp.t ON CLUSTER main SETTINGS',
-    );
+    expect(
+      renderMigration(sql, { database: 'tp', cluster: '', kafkaBrokers: 'k:9092', topicPrefix: '' }),
+    ).toBe("CREATE TABLE IF NOT EXISTS tp.t  SETTINGS kafka_broker_list = 'k:9092'");
+    expect(
+      renderMigration(sql, { database: 'tp', cluster: 'main', kafkaBrokers: 'k:9092', topicPrefix: '' }),
+    ).toContain('tp.t ON CLUSTER main SETTINGS');
   });
 });

@@ -1,0 +1,102 @@
+-- Ticket sales: Kafka topic -> deduplicating materialized view -> raw table `ticket_sales`.
+--
+-- Exactly once, in what analysts query. A record can arrive twice: a client retries a request
+-- with the same `id`, or the Kafka engine re-reads a block after a ClickHouse restart (offsets
+-- are committed after the block is written). The view `ticket_sales_dedup_mv` therefore
+--   1. drops ids already recorded in `ticket_sales_ids` within the dedup horizon (24 hours of
+--      ingest time), and
+--   2. keeps one row per id within a block (`LIMIT 1 BY id`),
+-- and `ticket_sales_ids_mv` records each id it let through. Every aggregate over sales reads FROM
+-- `ticket_sales_dedup_mv` (not from the raw table: ClickHouse 18.16 only cascades views that
+-- select FROM a view), so totals are exact too. This relies on one consumer per Kafka table
+-- (kafka_num_consumers = 1, one per shard), which processes blocks in order.
+-- Retention: drop `ticket_sales_ids` partitions older than the horizon (one per day).
+--
+-- Money: `amount` travels as a decimal string and is stored as Decimal(18, 4): never a float.
+-- Kafka metadata: 18.16's Kafka engine has no virtual columns, so `_topic` is the table's
+-- topic, and `_partition` / `_offset` hold -1 ("not exposed by this server version").
+
+CREATE TABLE IF NOT EXISTS {database}.ticket_sales_queue {on_cluster} (
+  id String,
+  version UInt16,
+  timestamp_ms UInt64,
+  received_at_ms UInt64,
+  event_id String,
+  order_id String,
+  user_id String,
+  category String,
+  quantity UInt16,
+  amount String,
+  currency String,
+  channel String,
+  country String,
+  city String
+) ENGINE = Kafka SETTINGS
+  kafka_broker_list = '{kafka_brokers}',
+  kafka_topic_list = '{topic_prefix}events.ticket_sale',
+  kafka_group_name = '{database}_ticket_sales',
+  kafka_format = 'JSONEachRow',
+  kafka_num_consumers = 1;
+
+CREATE TABLE IF NOT EXISTS {database}.ticket_sales {on_cluster} (
+  id UUID,
+  version UInt16,
+  event_time DateTime,
+  timestamp_ms UInt64,
+  received_at DateTime,
+  ingested_at DateTime,
+  event_id String,
+  order_id String,
+  user_id String,
+  category String,
+  quantity UInt16,
+  amount Decimal(18, 4),
+  currency FixedString(3),
+  channel String,
+  country FixedString(2),
+  city String,
+  _topic String,
+  _partition Int32,
+  _offset Int64
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (event_id, event_time, id);
+
+CREATE TABLE IF NOT EXISTS {database}.ticket_sales_ids {on_cluster} (
+  id UUID,
+  ingested_at DateTime
+) ENGINE = MergeTree
+PARTITION BY toDate(ingested_at)
+ORDER BY (ingested_at, id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.ticket_sales_dedup_mv {on_cluster}
+TO {database}.ticket_sales AS
+SELECT
+  toUUID(id) AS id,
+  version,
+  toDateTime(intDiv(timestamp_ms, 1000)) AS event_time,
+  timestamp_ms,
+  toDateTime(intDiv(received_at_ms, 1000)) AS received_at,
+  now() AS ingested_at,
+  event_id,
+  order_id,
+  user_id,
+  category,
+  quantity,
+  toDecimal64(amount, 4) AS amount,
+  toFixedString(currency, 3) AS currency,
+  channel,
+  toFixedString(country, 2) AS country,
+  city,
+  '{topic_prefix}events.ticket_sale' AS _topic,
+  toInt32(-1) AS _partition,
+  toInt64(-1) AS _offset
+FROM {database}.ticket_sales_queue
+WHERE toUUID(id) NOT IN (
+  SELECT id FROM {database}.ticket_sales_ids WHERE ingested_at >= now() - INTERVAL 1 DAY
+)
+LIMIT 1 BY id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.ticket_sales_ids_mv {on_cluster}
+TO {database}.ticket_sales_ids AS
+SELECT id, ingested_at FROM {database}.ticket_sales_dedup_mv;

@@ -1,0 +1,39 @@
+/**
+ * The event envelope every producer sends: `{ id, event_type, timestamp, version, data }`.
+ * `id` is the producer's idempotency key; `timestamp` is normalised to UTC epoch milliseconds.
+ */
+import { z } from 'zod';
+
+export const EVENT_TYPES = ['ticket_sale', 'user_interaction', 'system_metric'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** How far in the future an event's timestamp may be (clock skew allowance). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+const RFC3339_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** RFC 3339 text with an offset, or epoch milliseconds; becomes epoch milliseconds (UTC). */
+export const timestampSchema = z
+  .union([
+    z.string().regex(RFC3339_WITH_OFFSET, 'must be RFC 3339 with an offset, e.g. 2026-05-01T12:00:00Z'),
+    z.number().int('epoch milliseconds must be an integer').nonnegative(),
+  ])
+  .transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value : Date.parse(value);
+    if (!Number.isFinite(ms) || ms > 253_402_300_799_000) {
+      ctx.addIssue({ code: 'custom', message: 'is not a valid date' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** The envelope with `data` left for the per-type schema. */
+export const envelopeSchema = z.object({
+  id: z.uuid('must be a UUID'),
+  event_type: z.enum(EVENT_TYPES, `must be one of ${EVENT_TYPES.join(', ')}`),
+  timestamp: timestampSchema,
+  version: z.number().int().positive(),
+  data: z.unknown(),
+});
+
+export type Envelope = z.infer<typeof envelopeSchema>;
