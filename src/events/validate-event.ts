@@ -3,6 +3,7 @@
  * outcomes are values: `accepted` with the Kafka record, or `rejected` with every reason.
  */
 import type { z } from 'zod';
+import './zod-errors.js';
 import { envelopeSchema, MAX_FUTURE_SKEW_MS, type EventType } from './envelope.js';
 import { SCHEMAS } from './registry.js';
 
@@ -42,30 +43,39 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
     return reject([{ path: '', message: 'each event must be a JSON object' }]);
   }
   const envelope = envelopeSchema.safeParse(record);
-  if (!envelope.success) return reject(issues(envelope.error));
-  const { id, event_type: eventType, timestamp, version, data } = envelope.data;
+  const errors: FieldError[] = envelope.success ? [] : issues(envelope.error);
 
-  const errors: FieldError[] = [];
-  if (timestamp > receivedAtMs + MAX_FUTURE_SKEW_MS) {
+  // Validate `data` whenever the type and version are known, so one answer lists every problem.
+  const { event_type: eventType, version, data } = record as Record<string, unknown>;
+  const versions = typeof eventType === 'string' ? SCHEMAS[eventType as EventType] : undefined;
+  const schema = typeof version === 'number' ? versions?.get(version) : undefined;
+  if (versions !== undefined && Number.isInteger(version) && schema === undefined) {
+    const supported = [...versions.keys()].join(', ');
+    errors.push({
+      path: 'version',
+      message: `${String(eventType)} has no version ${String(version)}; supported: ${supported}`,
+    });
+  }
+  const parsed = schema?.data.safeParse(data);
+  if (parsed && !parsed.success) errors.push(...issues(parsed.error, 'data'));
+  if (envelope.success && envelope.data.timestamp > receivedAtMs + MAX_FUTURE_SKEW_MS) {
     errors.push({ path: 'timestamp', message: 'is more than 5 minutes in the future' });
   }
-  const schema = SCHEMAS[eventType].get(version);
-  if (schema === undefined) {
-    const supported = [...SCHEMAS[eventType].keys()].join(', ');
-    return reject([
-      ...errors,
-      { path: 'version', message: `${eventType} has no version ${version}; supported: ${supported}` },
-    ]);
+  if (errors.length > 0 || !envelope.success || schema === undefined || !parsed?.success) {
+    return reject(errors.length > 0 ? errors : [{ path: '', message: 'invalid event' }]);
   }
-  const parsed = schema.data.safeParse(data);
-  if (!parsed.success) errors.push(...issues(parsed.error, 'data'));
-  if (errors.length > 0 || !parsed.success) return reject(errors);
 
+  const id = envelope.data.id.toLowerCase();
   const row = schema.row(
-    { id: id.toLowerCase(), version, timestamp_ms: timestamp, received_at_ms: receivedAtMs },
+    {
+      id,
+      version: envelope.data.version,
+      timestamp_ms: envelope.data.timestamp,
+      received_at_ms: receivedAtMs,
+    },
     parsed.data,
   );
-  return { kind: 'accepted', id: id.toLowerCase(), eventType, key: schema.key(parsed.data), row };
+  return { kind: 'accepted', id, eventType: envelope.data.event_type, key: schema.key(parsed.data), row };
 }
 
 function issues(error: z.ZodError, prefix?: string): FieldError[] {

@@ -95,9 +95,13 @@ async function run(action: 'migrate' | 'status', targets: Target[]): Promise<num
   return count('failed') > 0 ? 1 : 0;
 }
 
-const only = new Option('--only <target>', 'postgres or clickhouse').choices(['postgres', 'clickhouse']);
+const only = new Option('--only <target>', 'kafka (topics), postgres or clickhouse').choices([
+  'kafka',
+  'postgres',
+  'clickhouse',
+]);
 const targetsOf = (opts: { only?: Target }): Target[] =>
-  opts.only ? [opts.only] : ['postgres', 'clickhouse'];
+  opts.only ? [opts.only] : ['kafka', 'postgres', 'clickhouse'];
 
 const program = new Command('migrate').description('forward-only, checksummed migrations');
 program
