@@ -7,7 +7,6 @@
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { mkdirSync, rmSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
 import { loadConfig, kafkaBrokers } from '../src/config.js';
 import { createKafka } from '../src/clients/kafka.js';
 import { createClickHouse } from '../src/clients/clickhouse.js';
@@ -24,13 +23,10 @@ import { clickHouseService } from './stack/clickhouse.js';
 import { kafkaService } from './stack/kafka.js';
 import { postgresService } from './stack/postgres.js';
 import { tailFile } from './stack/processes.js';
-import { REPO_ROOT, type StackDirs, type StackService } from './stack/service.js';
+import { stackDirs, type StackService } from './stack/service.js';
 
 const config = loadConfig();
-const root = isAbsolute(config.TICKETPULSE_STACK_DIR)
-  ? config.TICKETPULSE_STACK_DIR
-  : join(REPO_ROOT, config.TICKETPULSE_STACK_DIR);
-const dirs: StackDirs = { root, logs: join(root, 'logs'), run: join(root, 'run') };
+const dirs = stackDirs(config.TICKETPULSE_STACK_DIR);
 for (const dir of [dirs.root, dirs.logs, dirs.run]) mkdirSync(dir, { recursive: true });
 
 const services: StackService[] = [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)];

@@ -1,4 +1,5 @@
 /** What the stack command needs from each service it manages. */
+import { isAbsolute, join } from 'node:path';
 import type { Probe } from '../../src/health/probes.js';
 
 export type Log = (line: string) => void;
@@ -31,3 +32,9 @@ export interface StackService {
 
 /** The repository root, so the stack works from any working directory. */
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+
+/** The stack's folders for a TICKETPULSE_STACK_DIR setting (relative to the repository). */
+export function stackDirs(stackDir: string): StackDirs {
+  const root = isAbsolute(stackDir) ? stackDir : join(REPO_ROOT, stackDir);
+  return { root, logs: join(root, 'logs'), run: join(root, 'run') };
+}

@@ -55,8 +55,7 @@ function parseJson(text: string): RawRecord[] {
   } catch (err) {
     throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
-  if (Array.isArray(value))
-    return value.map((item: unknown) => ({ raw: JSON.stringify(item) ?? 'null', value: item }));
+  if (Array.isArray(value)) return value.map((item: unknown) => ({ raw: rawText(item), value: item }));
   if (typeof value === 'object' && value !== null) return [{ raw: text, value }];
   throw new HttpError(400, 'invalid_body', 'the body must be an event object or an array of events');
 }
@@ -66,5 +65,14 @@ function parseLine(line: string): RawRecord {
     return { raw: line, value: JSON.parse(line) };
   } catch (err) {
     return { raw: line, parseError: `invalid JSON: ${(err as Error).message}` };
+  }
+}
+
+/** An array item's text for the quarantine; absurdly deep nesting cannot be re-serialised. */
+function rawText(item: unknown): string {
+  try {
+    return JSON.stringify(item) ?? 'null';
+  } catch {
+    return '(not re-serialisable: nested too deeply)';
   }
 }

@@ -1,0 +1,104 @@
+// POST /v1/events -> Kafka -> ClickHouse raw tables, exactly once, with rejects quarantined.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
+import { createTestPipeline, type TestPipeline } from './pipeline.js';
+
+describe('ingest on the real stack', () => {
+  let p: TestPipeline;
+  beforeAll(async () => {
+    p = await createTestPipeline('tp_ingest');
+  });
+  afterAll(() => p?.close());
+
+  it('N valid events of each type become exactly N rows, and posting them again changes nothing', async () => {
+    const N = 300;
+    const batch = [
+      ...Array.from({ length: N }, (_, i) => ticketSale({}, { user_id: `user-${i % 17}`, amount: '10.05' })),
+      ...Array.from({ length: N }, (_, i) => userInteraction({}, { user_id: `user-${i % 17}` })),
+      ...Array.from({ length: N }, (_, i) => systemMetric({}, { value: i })),
+    ];
+    const first = await p.post(batch);
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ accepted: 3 * N, rejected: [] });
+
+    for (const topic of ['ticket_sale', 'user_interaction', 'system_metric'] as const)
+      await p.waitConsumed(topic);
+    expect(await p.count('ticket_sales')).toBe(N);
+    expect(await p.count('user_interactions')).toBe(N);
+    expect(await p.count('system_metrics')).toBe(N);
+    const [money] = await p.query<{ revenue: string }>(
+      `SELECT toString(sum(amount)) AS revenue FROM ${p.database}.ticket_sales`,
+    );
+    expect(money?.revenue).toBe('3015.0000'); // 300 × 10.05, exact
+
+    // A client retry: the same ids again, twice, in one request and in the next.
+    const again = await p.post([...batch, ...batch.slice(0, 50)], 'application/json');
+    expect(again.status).toBe(202);
+    for (const topic of ['ticket_sale', 'user_interaction', 'system_metric'] as const)
+      await p.waitConsumed(topic);
+    expect(await p.count('ticket_sales')).toBe(N);
+    expect(await p.count('user_interactions')).toBe(N);
+    expect(await p.count('system_metrics')).toBe(N);
+  });
+
+  it('a batch of 10 with 3 malformed: 202, the 3 listed with reasons, quarantined, the 7 counted', async () => {
+    const good = Array.from({ length: 7 }, () => ticketSale({}, { event_id: 'show-mixed' }));
+    const batch: unknown[] = [...good];
+    batch.splice(2, 0, ticketSale({}, { quantity: 0, event_id: 'show-mixed' }));
+    batch.splice(5, 0, { ...ticketSale(), event_type: 'refund' });
+    batch.splice(8, 0, ticketSale({ timestamp: 'yesterday' }, { currency: 'EURO', event_id: 'show-mixed' }));
+
+    const res = await p.post(batch);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as {
+      accepted: number;
+      rejected: { index: number; errors: { path: string }[] }[];
+    };
+    expect(body.accepted).toBe(7);
+    expect(body.rejected.map((r) => r.index)).toEqual([2, 5, 8]);
+    expect(body.rejected.map((r) => r.errors.map((e) => e.path))).toEqual([
+      ['data.quantity'],
+      ['event_type'],
+      ['timestamp', 'data.currency'],
+    ]);
+
+    await p.waitConsumed('ticket_sale');
+    await p.waitConsumed('rejected');
+    expect(await p.count('ticket_sales', "event_id = 'show-mixed'")).toBe(7);
+    const rejected = await p.query<{
+      record_index: number;
+      event_type: string;
+      errors: string[];
+      raw: string;
+    }>(
+      `SELECT record_index, event_type, errors, raw FROM ${p.database}.rejected_events ORDER BY record_index`,
+    );
+    expect(rejected.map((r) => r.record_index)).toEqual([2, 5, 8]);
+    expect(rejected[0]?.errors[0]).toMatch(/^data\.quantity: /);
+    expect(rejected[1]).toMatchObject({
+      event_type: 'refund',
+      errors: [expect.stringMatching(/^event_type: must be one of/)],
+    });
+    expect(rejected[2]?.errors).toHaveLength(2);
+    expect(JSON.parse(rejected[2]!.raw)).toEqual(batch[8]);
+  });
+
+  it('NDJSON with a truncated last line: the complete lines count, the broken one is quarantined', async () => {
+    const lines = Array.from({ length: 4 }, () =>
+      JSON.stringify(ticketSale({}, { event_id: 'show-ndjson' })),
+    );
+    const body = `${lines.join('\n')}\n${lines[0]!.slice(0, 40)}`;
+    const res = await p.post(body, 'application/x-ndjson');
+    expect(res.status).toBe(202);
+    const json = (await res.json()) as {
+      accepted: number;
+      rejected: { index: number; errors: { message: string }[] }[];
+    };
+    expect(json.accepted).toBe(4);
+    expect(json.rejected).toMatchObject([
+      { index: 4, id: null, errors: [{ message: expect.stringMatching(/^invalid JSON/) }] },
+    ]);
+    await p.waitConsumed('ticket_sale');
+    expect(await p.count('ticket_sales', "event_id = 'show-ndjson'")).toBe(4);
+  });
+});

@@ -1,0 +1,119 @@
+// An isolated ingest pipeline on the real stack for one test file: its own ClickHouse
+// database (all real migrations applied), its own topics (prefix), its own producer and app.
+import type { Hono } from 'hono';
+import { pino } from 'pino';
+import { createApp } from '../../src/api/app.js';
+import { createClickHouse } from '../../src/clients/clickhouse.js';
+import { createKafka } from '../../src/clients/kafka.js';
+import { createKafkaEventSink } from '../../src/events/kafka-event-sink.js';
+import { ensureTopics, topicNames, type TopicName } from '../../src/events/topics.js';
+import { createClickHouseMigrator } from '../../src/migrate/clickhouse-migrator.js';
+import { config, eventually, uniqueName } from './helpers.js';
+
+export const API_KEY = 'test-key-123456';
+const MIGRATIONS = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
+
+/** Kafka consumer group of each topic's ClickHouse Kafka table (see the migrations). */
+const GROUP_SUFFIX: Record<TopicName, string> = {
+  ticket_sale: 'ticket_sales',
+  user_interaction: 'user_interactions',
+  system_metric: 'system_metrics',
+  rejected: 'rejected_events',
+};
+
+export async function createTestPipeline(prefix: string, options: { kafkaTimeoutMs?: number } = {}) {
+  const database = uniqueName(prefix);
+  const topicPrefix = `${database}.`;
+  const kafka = createKafka(config, { retries: 2 });
+  const clickhouse = createClickHouse(config);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicPrefix);
+  const results = await createClickHouseMigrator({
+    client: clickhouse,
+    dir: MIGRATIONS,
+    database,
+    cluster: '',
+    kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
+    topicPrefix,
+  }).migrate();
+  const failed = results.find((r) => r.status === 'failed');
+  if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  const app: Hono = createApp({
+    logger: pino({ level: 'silent' }),
+    probes: [],
+    healthTimeoutMs: 1000,
+    ingest: {
+      sink: createKafkaEventSink({ producer, topicPrefix, timeoutMs: options.kafkaTimeoutMs ?? 5000 }),
+      apiKeys: new Map([[API_KEY, 'test']]),
+      maxBodyBytes: 5 * 1024 * 1024,
+      maxRecords: 10_000,
+      retryAfterSeconds: 5,
+    },
+  });
+
+  async function query<T>(text: string): Promise<T[]> {
+    const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
+    return result.json<T>();
+  }
+
+  return {
+    database,
+    topicPrefix,
+    app,
+    clickhouse,
+    query,
+
+    /** POSTs a body to /v1/events in-process. */
+    post(body: unknown, contentType = 'application/json') {
+      return app.request('/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': contentType },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+
+    async count(table: string, where = '1'): Promise<number> {
+      const [row] = await query<{ n: string }>(
+        `SELECT count() AS n FROM ${database}.${table} WHERE ${where}`,
+      );
+      return Number(row?.n ?? 0);
+    },
+
+    /**
+     * Waits until ClickHouse's consumer group has committed every message of the topic:
+     * after that, whatever will ever arrive from it has arrived.
+     */
+    async waitConsumed(topic: TopicName, timeoutMs = 30_000): Promise<void> {
+      const name = topicNames(topicPrefix)[topic];
+      const groupId = `${database}_${GROUP_SUFFIX[topic]}`;
+      const lag = async () => {
+        const ends = await admin.fetchTopicOffsets(name);
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [name] });
+        return ends.reduce((sum, end) => {
+          const done = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
+        }, 0);
+      };
+      const remaining = await eventually(lag, (n) => n === 0, timeoutMs, 200);
+      if (remaining !== 0)
+        throw new Error(`${groupId} still has ${remaining} messages to consume on ${name}`);
+    },
+
+    async close(): Promise<void> {
+      await producer.disconnect();
+      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await clickhouse.close();
+      await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+export type TestPipeline = Awaited<ReturnType<typeof createTestPipeline>>;
