@@ -1,0 +1,168 @@
+/**
+ * A seeded model of live ticketing traffic: shows with an on-sale burst that decays,
+ * steady browsing, system metrics, a few fraud-like patterns and a small share of malformed
+ * records. Deterministic for a seed except for event ids (idempotency keys must be new each
+ * run, or a second run would be deduplicated away).
+ */
+import { randomUUID } from 'node:crypto';
+import { Faker, en } from '@faker-js/faker';
+
+export interface TrafficOptions {
+  shows: number;
+  seed: number;
+  /** Share of records deliberately malformed, 0..1. */
+  malformedShare: number;
+}
+
+interface Show {
+  id: string;
+  country: string;
+  /** Seconds after the start when this show goes on sale. */
+  onSaleAt: number;
+  categories: { name: string; price: number }[];
+}
+
+const COUNTRIES = ['DE', 'FR', 'GB', 'ES', 'IT', 'NL', 'US', 'SE', 'PL', 'AT'];
+const FAR_AWAY = ['BR', 'JP', 'AU', 'ZA', 'IN'];
+const CURRENCY: Record<string, string> = { GB: 'GBP', US: 'USD', SE: 'SEK', PL: 'PLN' };
+const FUNNEL = [
+  'page_view',
+  'page_view',
+  'page_view',
+  'click',
+  'click',
+  'add_to_cart',
+  'checkout_started',
+] as const;
+
+export type Kind = 'ticket_sale' | 'user_interaction' | 'system_metric';
+
+export function createTrafficModel(options: TrafficOptions) {
+  const faker = new Faker({ locale: [en] });
+  faker.seed(options.seed);
+  const shows: Show[] = Array.from({ length: options.shows }, (_, i) => ({
+    id: `show-${String(i + 1).padStart(3, '0')}`,
+    country: COUNTRIES[i % COUNTRIES.length]!,
+    onSaleAt: i * 10,
+    categories: [
+      { name: 'VIP', price: faker.number.int({ min: 150, max: 400 }) },
+      { name: 'GA', price: faker.number.int({ min: 40, max: 120 }) },
+      { name: 'Balcony', price: faker.number.int({ min: 60, max: 150 }) },
+    ],
+  }));
+  const users = Array.from({ length: 5000 }, (_, i) => `user-${i}`);
+  // One buyer per run buys many times a minute (velocity rule).
+  const velocityUser = 'user-velocity-1';
+
+  /** Demand weight of a show at `t` seconds: a burst at on-sale that decays, plus a floor. */
+  function weight(show: Show, t: number): number {
+    const since = t - show.onSaleAt;
+    return since < 0 ? 0.05 : 0.2 + 5 * Math.exp(-since / 30);
+  }
+
+  function pickShow(t: number): Show {
+    const weights = shows.map((s) => weight(s, t));
+    let r = faker.number.float({ min: 0, max: weights.reduce((a, b) => a + b, 0) });
+    for (let i = 0; i < shows.length; i++) {
+      r -= weights[i]!;
+      if (r <= 0) return shows[i]!;
+    }
+    return shows[shows.length - 1]!;
+  }
+
+  function envelope(eventType: Kind, data: Record<string, unknown>) {
+    return { id: randomUUID(), event_type: eventType, timestamp: new Date().toISOString(), version: 1, data };
+  }
+
+  function sale(t: number, pattern: 'normal' | 'large' | 'velocity' | 'far') {
+    const show = pickShow(t);
+    const category = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
+    const quantity =
+      pattern === 'large' ? faker.number.int({ min: 60, max: 100 }) : faker.number.int({ min: 1, max: 4 });
+    const user = pattern === 'velocity' ? velocityUser : faker.helpers.arrayElement(users);
+    const country = pattern === 'far' ? faker.helpers.arrayElement(FAR_AWAY) : show.country;
+    return envelope('ticket_sale', {
+      event_id: show.id,
+      order_id: `ord-${randomUUID()}`,
+      user_id: user,
+      category: category.name,
+      quantity,
+      amount: (quantity * category.price).toFixed(2),
+      currency: CURRENCY[show.country] ?? 'EUR',
+      channel: faker.helpers.weightedArrayElement([
+        { weight: 6, value: 'web' },
+        { weight: 3, value: 'app' },
+        { weight: 1, value: 'box_office' },
+        { weight: 1, value: 'partner' },
+      ]),
+      location: { country, city: faker.location.city() },
+    });
+  }
+
+  function interaction(t: number) {
+    const show = pickShow(t);
+    const burst = t - show.onSaleAt >= 0 && t - show.onSaleAt < 60;
+    const action = burst && faker.number.float() < 0.2 ? 'queue_joined' : faker.helpers.arrayElement(FUNNEL);
+    const user = faker.helpers.arrayElement(users);
+    return envelope('user_interaction', {
+      event_id: show.id,
+      user_id: user,
+      session_id: `sess-${user}-${Math.floor(t / 600)}`,
+      action,
+      page: `/shows/${show.id}`,
+      referrer: faker.helpers.arrayElement(['', 'https://search.example', 'https://social.example']),
+    });
+  }
+
+  function metric() {
+    const name = faker.helpers.arrayElement(['api.latency_ms', 'checkout.queue_depth', 'payment.latency_ms']);
+    const value =
+      name === 'checkout.queue_depth'
+        ? faker.number.int({ max: 500 })
+        : faker.number.float({ min: 2, max: 250 });
+    return envelope('system_metric', {
+      name,
+      value,
+      unit: name.endsWith('_ms') ? 'ms' : 'count',
+      tags: { host: `api-${faker.number.int({ min: 1, max: 3 })}` },
+    });
+  }
+
+  /** A deliberately broken record, in one of several realistic ways. */
+  function malformed(t: number): unknown {
+    const good = sale(t, 'normal') as { data: Record<string, unknown> } & Record<string, unknown>;
+    switch (faker.number.int({ max: 4 })) {
+      case 0:
+        return { ...good, data: { ...good.data, quantity: 0 } };
+      case 1:
+        return { ...good, data: { ...good.data, currency: 'EURO' } };
+      case 2:
+        return { ...good, timestamp: 'yesterday' };
+      case 3:
+        return { ...good, event_type: 'refund' };
+      default:
+        return { ...good, id: 'not-a-uuid' };
+    }
+  }
+
+  return {
+    shows,
+    velocityUser,
+    /** The next record at `t` seconds into the run. */
+    next(t: number): unknown {
+      const r = faker.number.float();
+      if (r < options.malformedShare) return malformed(t);
+      const kind = faker.number.float();
+      if (kind < 0.45) {
+        const p = faker.number.float();
+        return sale(t, p < 0.002 ? 'large' : p < 0.004 ? 'far' : 'normal');
+      }
+      if (kind < 0.9) return interaction(t);
+      return metric();
+    },
+    /** The velocity pattern: this user's next purchase (the caller paces it). */
+    velocitySale(t: number): unknown {
+      return sale(t, 'velocity');
+    },
+  };
+}
