@@ -1,0 +1,126 @@
+/**
+ * `npm run bench:ingest -- [--rounds 5]`: events/s acknowledged through POST /v1/events (real
+ * HTTP server, real Kafka) for batch sizes 1, 100 and 1000, against a baseline measured in
+ * the same run: a bare kafkajs sendBatch loop with the same producer settings and the same
+ * messages. Reports medians over rounds and the ratio ours/baseline. Rounds interleave the
+ * two so machine noise hits both alike. Uses its own topics and deletes them after.
+ */
+import { serve } from '@hono/node-server';
+import { Command } from 'commander';
+import { CompressionTypes } from 'kafkajs';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { createApp } from '../src/api/app.js';
+import { createKafka } from '../src/clients/kafka.js';
+import { loadConfig } from '../src/config.js';
+import { createKafkaEventSink } from '../src/events/kafka-event-sink.js';
+import { ensureTopics, topicNames } from '../src/events/topics.js';
+import { validateEvent, isAccepted } from '../src/events/validate-event.js';
+import { ticketSale } from '../test/fixtures/events.js';
+import { describeRun, median } from './machine.js';
+
+const opts = new Command('bench:ingest')
+  .option('--rounds <n>', 'rounds per configuration', (v) => Number(v), 5)
+  .option('--events <n>', 'events per round (batch 1 uses a tenth)', (v) => Number(v), 20_000)
+  .parse()
+  .opts<{ rounds: number; events: number }>();
+
+const config = loadConfig();
+const prefix = `bench.${Date.now()}.`;
+const KEY = 'bench-key-123456';
+const kafka = createKafka(config);
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, prefix);
+const producerOptions = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const;
+
+const apiProducer = kafka.producer(producerOptions);
+const app = createApp({
+  logger: pino({ level: 'silent' }),
+  probes: [],
+  healthTimeoutMs: 1000,
+  ingest: {
+    sink: createKafkaEventSink({ producer: apiProducer, topicPrefix: prefix, timeoutMs: 30_000 }),
+    apiKeys: new Map([[KEY, 'bench']]),
+    maxBodyBytes: 50 * 1024 * 1024,
+    maxRecords: 100_000,
+    retryAfterSeconds: 1,
+  },
+});
+const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+await new Promise((resolve) => server.once('listening', resolve));
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
+
+const baseline = kafka.producer(producerOptions);
+await baseline.connect();
+const topic = topicNames(prefix).ticket_sale;
+
+function makeEvents(n: number) {
+  return Array.from({ length: n }, (_, i) => ticketSale({}, { user_id: `user-${i % 1000}` }));
+}
+
+/** Events/s through the API: one request per batch, one at a time. */
+async function viaApi(events: unknown[], batch: number): Promise<number> {
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += batch) bodies.push(JSON.stringify(events.slice(i, i + batch)));
+  const started = performance.now();
+  for (const body of bodies) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body,
+    });
+    if (res.status !== 202) throw new Error(`API answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  }
+  return events.length / ((performance.now() - started) / 1000);
+}
+
+/** Events/s for bare kafkajs: the same messages the API would produce, same settings. */
+async function viaKafkajs(events: unknown[], batch: number): Promise<number> {
+  const now = Date.now();
+  const messages = events.map((e) => {
+    const v = validateEvent(e, now);
+    if (!isAccepted(v)) throw new Error('fixture event invalid');
+    return { key: v.key, value: JSON.stringify(v.row) };
+  });
+  const started = performance.now();
+  for (let i = 0; i < messages.length; i += batch) {
+    await baseline.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      topicMessages: [{ topic, messages: messages.slice(i, i + batch) }],
+    });
+  }
+  return events.length / ((performance.now() - started) / 1000);
+}
+
+console.log(describeRun(`npm run bench:ingest -- --rounds ${opts.rounds} --events ${opts.events}`));
+console.log('\nbatch | api events/s (median) | kafkajs events/s (median) | ratio api/kafkajs | rounds');
+console.log('----- | --------------------- | ------------------------- | ----------------- | ------');
+for (const batch of [1, 100, 1000]) {
+  const n = batch === 1 ? Math.max(100, Math.floor(opts.events / 10)) : opts.events;
+  await viaApi(makeEvents(Math.min(n, 2000)), batch); // warm-up
+  await viaKafkajs(makeEvents(Math.min(n, 2000)), batch);
+  const api: number[] = [];
+  const base: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    const a = await viaApi(makeEvents(n), batch);
+    const b = await viaKafkajs(makeEvents(n), batch);
+    api.push(a);
+    base.push(b);
+    ratios.push(a / b);
+    process.stderr.write(
+      `  batch ${batch} round ${round + 1}/${opts.rounds}: api ${a.toFixed(0)}/s, kafkajs ${b.toFixed(0)}/s\n`,
+    );
+  }
+  console.log(
+    `${String(batch).padStart(5)} | ${median(api).toFixed(0).padStart(21)} | ${median(base).toFixed(0).padStart(25)} | ${median(ratios).toFixed(2).padStart(17)} | ${opts.rounds}`,
+  );
+}
+
+await Promise.all([apiProducer.disconnect(), baseline.disconnect()]);
+server.close();
+await admin.deleteTopics({ topics: Object.values(topicNames(prefix)) }).catch(() => undefined);
+await admin.disconnect();
