@@ -6,9 +6,11 @@
 --   1. drops ids already recorded in `ticket_sales_ids` within the dedup horizon (24 hours of
 --      ingest time), and
 --   2. keeps one row per id within a block (`LIMIT 1 BY id`),
--- and `ticket_sales_ids_mv` records each id it let through. Every aggregate over sales reads FROM
--- `ticket_sales_dedup_mv` (not from the raw table: ClickHouse 18.16 only cascades views that
--- select FROM a view), so totals are exact too. This relies on one consumer per Kafka table
+-- and `ticket_sales_ids_mv` records each id it let through. Every view over sales selects FROM
+-- `{inserted:ticket_sales}`: the rows this view let through (the runner renders it as
+-- `ticket_sales_dedup_mv` on 18.16, which cascades views through the view, and as
+-- `ticket_sales` on current ClickHouse, which cascades through the target table), so
+-- aggregates and fraud rules are exact too. This relies on one consumer per Kafka table
 -- (kafka_num_consumers = 1, one per shard), which processes blocks in order.
 -- Retention: drop `ticket_sales_ids` partitions older than the horizon (one per day).
 --
@@ -99,4 +101,4 @@ LIMIT 1 BY id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.ticket_sales_ids_mv {on_cluster}
 TO {database}.ticket_sales_ids AS
-SELECT id, ingested_at FROM {database}.ticket_sales_dedup_mv;
+SELECT id, ingested_at FROM {database}.{inserted:ticket_sales};

@@ -8,9 +8,12 @@
  * - `{on_cluster}` `ON CLUSTER <name>` when CLICKHOUSE_CLUSTER is set, else nothing
  * - `{kafka_brokers}` the broker list the server's Kafka engine tables connect to
  * - `{topic_prefix}` KAFKA_TOPIC_PREFIX, put before every topic name
+ * - `{inserted:t}` what a view selects FROM to see rows the `t_dedup_mv` view inserts into `t`
+ *   (see cascade-mode.ts: 18.16 and current ClickHouse chain views differently)
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { clickHouseErrorCode, clickHouseErrorMessage } from '../clients/clickhouse-errors.js';
+import { detectCascadeMode, renderInserted, type CascadeMode } from './cascade-mode.js';
 import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './migration-files.js';
 import type { MigrationResult } from './results.js';
 import { splitStatements } from './split-statements.js';
@@ -26,18 +29,25 @@ export interface ClickHouseMigratorOptions {
   kafkaBrokers: string;
   /** Prefix of every topic name (empty in production; tests use their own). */
   topicPrefix: string;
+  /** `null` creates Kafka engine tables as Null tables (fixture-fed tests, other engines). */
+  kafkaEngine?: 'kafka' | 'null';
+  /** How the server chains views; measured on the server when not given. */
+  cascadeMode?: CascadeMode;
 }
 
 /** Replaces the placeholders documented above. */
 export function renderMigration(
   sql: string,
-  vars: Omit<ClickHouseMigratorOptions, 'client' | 'dir'>,
+  vars: Omit<ClickHouseMigratorOptions, 'client' | 'dir' | 'cascadeMode'> & { cascadeMode: CascadeMode },
 ): string {
-  return sql
+  const rendered = renderInserted(sql, vars.cascadeMode)
     .replaceAll('{database}', vars.database)
     .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '')
     .replaceAll('{kafka_brokers}', vars.kafkaBrokers)
     .replaceAll('{topic_prefix}', vars.topicPrefix);
+  return vars.kafkaEngine === 'null'
+    ? rendered.replace(/ENGINE\s*=\s*Kafka\s+SETTINGS[^;]*/g, 'ENGINE = Null')
+    : rendered;
 }
 
 export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
@@ -64,6 +74,11 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
     async migrate(): Promise<MigrationResult[]> {
       const files = readMigrationFiles(dir);
       const pending = pendingMigrations('clickhouse', files, await prepare());
+      const cascadeMode =
+        options.cascadeMode ??
+        (pending.length > 0
+          ? await detectCascadeMode(client, `${database}_cascade_probe`)
+          : 'through_target');
       const results: MigrationResult[] = files
         .filter((f) => !pending.includes(f))
         .map((f) => ({
@@ -75,7 +90,7 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
         }));
       for (const file of pending) {
         const started = performance.now();
-        const statements = splitStatements(renderMigration(file.sql, options));
+        const statements = splitStatements(renderMigration(file.sql, { ...options, cascadeMode }));
         let done = 0;
         try {
           for (const statement of statements) {

@@ -60,10 +60,22 @@ describe('renderMigration', () => {
     const sql =
       "CREATE TABLE IF NOT EXISTS {database}.t {on_cluster} SETTINGS kafka_broker_list = '{kafka_brokers}'";
     expect(
-      renderMigration(sql, { database: 'tp', cluster: '', kafkaBrokers: 'k:9092', topicPrefix: '' }),
+      renderMigration(sql, {
+        database: 'tp',
+        cluster: '',
+        kafkaBrokers: 'k:9092',
+        topicPrefix: '',
+        cascadeMode: 'through_view',
+      }),
     ).toBe("CREATE TABLE IF NOT EXISTS tp.t  SETTINGS kafka_broker_list = 'k:9092'");
     expect(
-      renderMigration(sql, { database: 'tp', cluster: 'main', kafkaBrokers: 'k:9092', topicPrefix: '' }),
+      renderMigration(sql, {
+        database: 'tp',
+        cluster: 'main',
+        kafkaBrokers: 'k:9092',
+        topicPrefix: '',
+        cascadeMode: 'through_view',
+      }),
     ).toContain('tp.t ON CLUSTER main SETTINGS');
   });
 });
