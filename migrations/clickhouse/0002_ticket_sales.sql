@@ -7,7 +7,7 @@
 --      ingest time), and
 --   2. keeps one row per id within a block (`LIMIT 1 BY id`),
 -- and `ticket_sales_ids_mv` records each id it let through. Every view over sales selects FROM
--- `{inserted:ticket_sales}`: the rows this view let through (the runner renders it as
+-- `{inserted:ticket_sales_dedup_mv:ticket_sales}`: the rows this view let through (the runner renders it as
 -- `ticket_sales_dedup_mv` on 18.16, which cascades views through the view, and as
 -- `ticket_sales` on current ClickHouse, which cascades through the target table), so
 -- aggregates and fraud rules are exact too. This relies on one consumer per Kafka table
@@ -64,9 +64,19 @@ CREATE TABLE IF NOT EXISTS {database}.ticket_sales {on_cluster} (
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (event_id, event_time, id);
 
+-- The ids seen within the dedup horizon, with what the fraud rules (0010) need of each sale:
+-- the fraud views read the rows inserted here, one step after `ticket_sales` holds the block.
 CREATE TABLE IF NOT EXISTS {database}.ticket_sales_ids {on_cluster} (
   id UUID,
-  ingested_at DateTime
+  ingested_at DateTime,
+  event_time DateTime,
+  timestamp_ms UInt64,
+  event_id String,
+  order_id String,
+  user_id String,
+  amount Decimal(18, 4),
+  currency FixedString(3),
+  country FixedString(2)
 ) ENGINE = MergeTree
 PARTITION BY toDate(ingested_at)
 ORDER BY (ingested_at, id);
@@ -101,4 +111,5 @@ LIMIT 1 BY id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.ticket_sales_ids_mv {on_cluster}
 TO {database}.ticket_sales_ids AS
-SELECT id, ingested_at FROM {database}.{inserted:ticket_sales};
+SELECT id, ingested_at, event_time, timestamp_ms, event_id, order_id, user_id, amount, currency, country
+FROM {database}.{inserted:ticket_sales_dedup_mv:ticket_sales};

@@ -1,6 +1,6 @@
 -- User interactions: Kafka topic -> deduplicating view -> raw table `user_interactions`.
 -- Same exactly-once mechanism as 0002_ticket_sales.sql (ids within a 24-hour ingest horizon,
--- one row per id per block); aggregates select FROM `{inserted:user_interactions}`.
+-- one row per id per block); aggregates select FROM `{inserted:user_interactions_dedup_mv:user_interactions}`.
 
 CREATE TABLE IF NOT EXISTS {database}.user_interactions_queue {on_cluster} (
   id String,
@@ -73,4 +73,4 @@ LIMIT 1 BY id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.user_interactions_ids_mv {on_cluster}
 TO {database}.user_interactions_ids AS
-SELECT id, ingested_at FROM {database}.{inserted:user_interactions};
+SELECT id, ingested_at FROM {database}.{inserted:user_interactions_dedup_mv:user_interactions};

@@ -70,4 +70,4 @@ LIMIT 1 BY id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.system_metrics_ids_mv {on_cluster}
 TO {database}.system_metrics_ids AS
-SELECT id, ingested_at FROM {database}.{inserted:system_metrics};
+SELECT id, ingested_at FROM {database}.{inserted:system_metrics_dedup_mv:system_metrics};

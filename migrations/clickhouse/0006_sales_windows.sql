@@ -1,6 +1,6 @@
 -- Tumbling windows over ticket sales: per minute and per hour, per show (event_id) and category.
 -- Windows are aligned to UTC minutes/hours of the event's own timestamp, so a late event lands
--- in its own window. Both roll-ups are fed from the deduplicated rows ({inserted:ticket_sales})
+-- in its own window. Both roll-ups are fed from the deduplicated rows ({inserted:ticket_sales_dedup_mv:ticket_sales})
 -- and keep aggregate *states*: the hour merges buyer sets, never sums per-minute uniques.
 --
 -- Analysts read the views `sales_per_minute` and `sales_per_hour` (finished values):
@@ -34,7 +34,7 @@ SELECT
   countState() AS orders_state,
   sumState(amount) AS revenue_state,
   uniqExactState(user_id) AS buyers_state
-FROM {database}.{inserted:ticket_sales}
+FROM {database}.{inserted:ticket_sales_dedup_mv:ticket_sales}
 GROUP BY window_start, event_id, category;
 
 CREATE VIEW IF NOT EXISTS {database}.sales_per_minute {on_cluster} AS
@@ -71,7 +71,7 @@ SELECT
   countState() AS orders_state,
   sumState(amount) AS revenue_state,
   uniqExactState(user_id) AS buyers_state
-FROM {database}.{inserted:ticket_sales}
+FROM {database}.{inserted:ticket_sales_dedup_mv:ticket_sales}
 GROUP BY window_start, event_id, category;
 
 CREATE VIEW IF NOT EXISTS {database}.sales_per_hour {on_cluster} AS

@@ -28,7 +28,7 @@ SELECT
   countState() AS interactions_state,
   uniqExactState(user_id) AS users_state,
   uniqExactState(session_id) AS sessions_state
-FROM {database}.{inserted:user_interactions}
+FROM {database}.{inserted:user_interactions_dedup_mv:user_interactions}
 GROUP BY window_start, event_id, action;
 
 CREATE VIEW IF NOT EXISTS {database}.engagement_per_minute {on_cluster} AS

@@ -31,7 +31,7 @@ SELECT
   minState(value) AS min_state,
   maxState(value) AS max_state,
   quantilesExactState(0.5, 0.95, 0.99)(value) AS quantiles_state
-FROM {database}.{inserted:system_metrics}
+FROM {database}.{inserted:system_metrics_dedup_mv:system_metrics}
 GROUP BY window_start, name;
 
 CREATE VIEW IF NOT EXISTS {database}.metrics_per_minute {on_cluster} AS

@@ -1,10 +1,12 @@
 -- Fraud alerts: one row per (rule, order) that fired, written by one materialized view per rule
--- over the deduplicated sales ({inserted:ticket_sales}), each reading its rule's current
+-- over the deduplicated sales as recorded in `ticket_sales_ids` (one step after `ticket_sales`
+-- holds the block, so the look-ups below see it on every version), each reading its rule's current
 -- setting from `fraud_rules_current` for every block (scalar subqueries with an aggregate, so a
 -- missing rule reads as disabled instead of failing the block). Exactly once per order and
 -- rule, because the sales they read are deduplicated.
 -- Written for ClickHouse 18.16's limits: one JOIN per query, no lambdas over joined columns,
--- view output types equal to the table's (no implicit casts).
+-- view output types equal to the table's (no implicit casts); ALL (not ANY) INNER JOIN, since
+-- current ClickHouse's ANY INNER JOIN also uses each right row once.
 --
 -- Analysts read the view `fraud_alerts`:
 --   detected_at DateTime  when the rule fired (ingest time)
@@ -16,7 +18,8 @@
 --   details     String    the reason, with the numbers
 --
 -- velocity and unusual_location compare each order with the user's other orders, looked up in
--- `ticket_sales` (which already holds the current block): velocity over the last 2 hours of event
+-- `ticket_sales` (which already holds the current block; a subquery on a view's own source
+-- table would see only the block on current ClickHouse): velocity over the last 2 hours of event
 -- time, unusual_location over the rule's look-back from now. Orders are ranked by
 -- (timestamp, id), so with a limit of 5 the 6th and later orders in a window fire, whatever the
 -- block boundaries.
@@ -44,11 +47,11 @@ SELECT
   user_id,
   order_id,
   amount,
-  concat('order total ', toString(amount), ' ', toString(currency), ' is above the limit of ',
+  concat('order total ', toString(toFloat64(amount)), ' ', toString(currency), ' is above the limit of ',
          toString((SELECT any(threshold) FROM {database}.fraud_rules_current WHERE rule = 'large_amount'))) AS details,
   id AS sale_id,
   event_time
-FROM {database}.{inserted:ticket_sales}
+FROM {database}.{inserted:ticket_sales_ids_mv:ticket_sales_ids}
 WHERE (SELECT max(enabled) FROM {database}.fraud_rules_current WHERE rule = 'large_amount') = 1
   AND toFloat64(amount) > (SELECT any(threshold) FROM {database}.fraud_rules_current WHERE rule = 'large_amount');
 
@@ -67,10 +70,10 @@ SELECT
          ' is suspicious') AS details,
   id AS sale_id,
   event_time
-FROM {database}.{inserted:ticket_sales}
+FROM {database}.{inserted:ticket_sales_ids_mv:ticket_sales_ids}
 -- Per user, every order of the look-back as 'bucket/timestamp/id', sorted, with its bucket beside
 -- it: an order's rank in its window is its position minus the position of its window's first order.
-ANY INNER JOIN (
+ALL INNER JOIN (
   SELECT
     user_id,
     arrayMap(x -> tupleElement(x, 1), orders) AS order_keys,
@@ -116,8 +119,8 @@ SELECT
          ' earlier purchase(s) in the look-back came from ', arrayStringConcat(arrayDistinct(prior_countries), ', ')) AS details,
   id AS sale_id,
   event_time
-FROM {database}.{inserted:ticket_sales}
-ANY INNER JOIN (
+FROM {database}.{inserted:ticket_sales_ids_mv:ticket_sales_ids}
+ALL INNER JOIN (
   SELECT
     user_id,
     arrayMap(x -> tupleElement(x, 1), history) AS history_keys,

@@ -19,6 +19,19 @@ export interface QuarantinedRecord {
   source: string;
 }
 
+/** The row a rejected record becomes on the quarantine topic (columns of `rejected_events_queue`). */
+export function quarantineRow(record: QuarantinedRecord): Record<string, unknown> {
+  return {
+    received_at_ms: record.receivedAtMs,
+    source: record.source,
+    record_index: record.index,
+    id: record.id ?? '',
+    event_type: record.eventType,
+    raw: record.raw,
+    errors: record.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)),
+  };
+}
+
 export class SinkUnavailableError extends Error {
   override name = 'SinkUnavailableError';
 }
@@ -62,18 +75,7 @@ export function createKafkaEventSink({ producer, topicPrefix, timeoutMs }: Kafka
         add(topics[event.eventType], { key: event.key, value: JSON.stringify(event.row) });
       }
       for (const record of rejected) {
-        add(topics.rejected, {
-          key: record.id ?? undefined,
-          value: JSON.stringify({
-            received_at_ms: record.receivedAtMs,
-            source: record.source,
-            record_index: record.index,
-            id: record.id ?? '',
-            event_type: record.eventType,
-            raw: record.raw,
-            errors: record.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)),
-          }),
-        });
+        add(topics.rejected, { key: record.id ?? undefined, value: JSON.stringify(quarantineRow(record)) });
       }
       if (byTopic.size === 0) return;
 

@@ -6,8 +6,8 @@
  *   a view do not trigger `t`'s own views), but
  * - FROM `t` on current ClickHouse (views cascade through the target table; a view that
  *   selects FROM another view never fires).
- * Migrations write `{inserted:t}` where they mean "rows inserted into t", and the runner
- * renders it for the server it talks to.
+ * Migrations write `{inserted:a_mv:t}` where they mean "rows the view a_mv inserts into t",
+ * and the runner renders it as `a_mv` or `t` for the server it talks to.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 
@@ -44,9 +44,9 @@ export async function detectCascadeMode(
   }
 }
 
-/** Renders `{inserted:name}`: the table name, or for 18.16 the view that inserts into it. */
+/** Renders `{inserted:view:table}` as the table, or for 18.16 as the view that inserts into it. */
 export function renderInserted(sql: string, mode: CascadeMode): string {
-  return sql.replace(/\{inserted:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, table: string) =>
-    mode === 'through_target' ? table : `${table}_dedup_mv`,
+  return sql.replace(/\{inserted:(\w+):(\w+)\}/g, (_m, view: string, table: string) =>
+    mode === 'through_target' ? table : view,
   );
 }

@@ -8,7 +8,7 @@
  * - `{on_cluster}` `ON CLUSTER <name>` when CLICKHOUSE_CLUSTER is set, else nothing
  * - `{kafka_brokers}` the broker list the server's Kafka engine tables connect to
  * - `{topic_prefix}` KAFKA_TOPIC_PREFIX, put before every topic name
- * - `{inserted:t}` what a view selects FROM to see rows the `t_dedup_mv` view inserts into `t`
+ * - `{inserted:v:t}` what a view selects FROM to see the rows view `v` inserts into table `t`
  *   (see cascade-mode.ts: 18.16 and current ClickHouse chain views differently)
  */
 import type { ClickHouseClient } from '@clickhouse/client';

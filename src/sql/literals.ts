@@ -47,16 +47,19 @@ export function str(value: string): SqlFragment {
   return fragment(`'${value.replace(/[\\'\n\r\t\0\b\f]/g, (ch) => ESCAPES[ch] ?? ch)}'`);
 }
 
-/** An Int64 literal from a safe integer or bigint. */
+/**
+ * An integer literal from a safe integer or bigint, written as plain digits so it also works
+ * where ClickHouse wants a number token (LIMIT, OFFSET).
+ */
 export function int(value: number | bigint): SqlFragment {
   if (typeof value === 'bigint') {
     if (value < -(2n ** 63n) || value >= 2n ** 63n) throw new LiteralError('integer out of Int64 range');
-    return fragment(`toInt64(${value.toString()})`);
+    return fragment(value.toString());
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw new LiteralError(`expected a safe integer, got ${String(value)}`);
   }
-  return fragment(`toInt64(${value})`);
+  return fragment(String(value));
 }
 
 /** A Float64 literal; NaN and infinities are refused. */

@@ -1,0 +1,13 @@
+-- name: live_sales_for_show
+-- purpose: Sales of one show per minute and category in a time range: what an organizer's live
+--          dashboard shows during an on-sale.
+-- param: show_id String the show (data.event_id)
+-- param: from_time DateTime start of the range (UTC, inclusive)
+-- param: to_time DateTime end of the range (UTC, exclusive)
+-- columns: window_start, category, tickets, orders, revenue, unique_buyers
+SELECT window_start, category, tickets, orders, revenue, unique_buyers
+FROM {database}.sales_per_minute
+WHERE event_id = {{show_id}}
+  AND window_start >= {{from_time}}
+  AND window_start < {{to_time}}
+ORDER BY window_start, category

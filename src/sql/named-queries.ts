@@ -1,0 +1,117 @@
+/**
+ * The analyst queries in `queries/*.sql`: each file is one named, documented query whose
+ * header declares its parameters. Parameters are written `{{name}}` in the body and rendered
+ * by the typed-literal module (ClickHouse 18.16 cannot bind them on the server); `{database}`
+ * is the configured database.
+ *
+ * Header lines:
+ *   -- name: live_sales_for_show
+ *   -- purpose: ...            (may continue on following `--` lines)
+ *   -- param: show_id String the show
+ *   -- columns: window_start, category, ...
+ *   -- volatile: detected_at   (columns whose value depends on when it ran)
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { dateTime, float, ident, int, LiteralError, str, uuid, type SqlFragment } from './literals.js';
+
+export type ParamType = 'String' | 'Int64' | 'Float64' | 'DateTime' | 'UUID';
+
+export interface QueryParam {
+  name: string;
+  type: ParamType;
+  description: string;
+}
+
+export interface NamedQuery {
+  name: string;
+  purpose: string;
+  params: QueryParam[];
+  columns: string[];
+  volatile: string[];
+  body: string;
+}
+
+const RENDER: Record<ParamType, (value: unknown) => SqlFragment> = {
+  String: (v) => str(v as string),
+  Int64: (v) => int(typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as number)),
+  Float64: (v) => float(typeof v === 'string' ? Number(v) : (v as number)),
+  DateTime: (v) => dateTime(v instanceof Date ? v : new Date(v as string)),
+  UUID: (v) => uuid(v as string),
+};
+
+/** Parses one query file. */
+export function parseNamedQuery(file: string, text: string): NamedQuery {
+  const header: string[] = [];
+  const lines = text.split('\n');
+  let i = 0;
+  while (i < lines.length && lines[i]!.startsWith('--')) header.push(lines[i++]!.replace(/^--\s?/, ''));
+  const body = lines.slice(i).join('\n').trim();
+  const fields = new Map<string, string[]>();
+  let last = '';
+  for (const line of header) {
+    const match = /^(name|purpose|param|columns|volatile):\s*(.*)$/.exec(line);
+    if (match) {
+      last = match[1]!;
+      fields.set(last, [...(fields.get(last) ?? []), match[2]!]);
+    } else if (last === 'purpose') {
+      fields.get('purpose')!.push(line.trim());
+    }
+  }
+  const name = fields.get('name')?.[0];
+  if (!name || name !== basename(file, '.sql'))
+    throw new Error(`${file}: header 'name:' must equal the file name`);
+  const params = (fields.get('param') ?? []).map((p) => {
+    const m = /^(\w+)\s+(String|Int64|Float64|DateTime|UUID)\s*(.*)$/.exec(p);
+    if (!m) throw new Error(`${file}: bad param line '${p}' (expected: name Type description)`);
+    return { name: m[1]!, type: m[2] as ParamType, description: m[3]! };
+  });
+  for (const used of body.matchAll(/\{\{(\w+)\}\}/g)) {
+    if (!params.some((p) => p.name === used[1]))
+      throw new Error(`${file}: {{${used[1]}}} is not a declared param`);
+  }
+  const list = (key: string) =>
+    (fields.get(key)?.[0] ?? '')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
+  if (!fields.get('purpose')) throw new Error(`${file}: header needs 'purpose:'`);
+  return {
+    name,
+    purpose: fields.get('purpose')!.join(' '),
+    params,
+    columns: list('columns'),
+    volatile: list('volatile'),
+    body,
+  };
+}
+
+/** Every query in a folder, by name. */
+export function loadNamedQueries(dir: string): Map<string, NamedQuery> {
+  const queries = new Map<string, NamedQuery>();
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
+    const query = parseNamedQuery(file, readFileSync(join(dir, file), 'utf8'));
+    queries.set(query.name, query);
+  }
+  return queries;
+}
+
+/** SQL text for a query with its parameters rendered as typed literals; throws LiteralError for bad values. */
+export function renderNamedQuery(
+  query: NamedQuery,
+  database: string,
+  values: Record<string, unknown>,
+): string {
+  const db = ident(database).text.slice(1, -1);
+  return query.body.replaceAll('{database}', db).replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
+    const param = query.params.find((p) => p.name === name)!;
+    if (!(name in values)) throw new LiteralError(`missing parameter ${name} (${param.type})`);
+    try {
+      return RENDER[param.type](values[name]).text;
+    } catch (err) {
+      throw new LiteralError(`parameter ${name}: ${(err as Error).message}`);
+    }
+  });
+}
