@@ -45,7 +45,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
     limit: 10,
   };
   const inserts: { table: string; rows: Record<string, unknown>[] }[] = [];
-  let local: Record<string, Record<string, unknown>[]> = {};
+  const local: Record<string, Record<string, unknown>[]> = {};
   let current: {
     version: string;
     results: Record<string, { rows?: Record<string, unknown>[]; error?: string }>;
