@@ -87,6 +87,13 @@ const schema = z.object({
   INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** `Retry-After` seconds sent with 503. */
   INGEST_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(5),
+  /** How often the fraud rule runner evaluates newly ingested sales (src/fraud/rules/*.sql). */
+  FRAUD_RULES_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  /**
+   * The runner only evaluates sales ingested at least this long ago, so a block ClickHouse is
+   * still writing is never half-seen.
+   */
+  FRAUD_RULES_LAG_MS: z.coerce.number().int().nonnegative().default(2000),
   /** Deadline for each dependency check in `GET /healthz`, in milliseconds. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
 });

@@ -1,6 +1,6 @@
 /**
  * `npm start`: the ticketpulse service process. Serves the HTTP API (`POST /v1/events`,
- * `GET /healthz`) and shuts down cleanly on SIGINT/SIGTERM.
+ * `GET /healthz`), runs the fraud rules, and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { serve } from '@hono/node-server';
 import { kafkaBrokers, loadConfig } from './config.js';
@@ -11,6 +11,7 @@ import { createPostgresPool } from './clients/postgres.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
 import { createLogger } from './logger.js';
 import { createKafkaEventSink } from './events/kafka-event-sink.js';
+import { createFraudRuleRunner } from './fraud/rule-runner.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
@@ -45,6 +46,15 @@ const app = createApp({
   },
 });
 
+const fraudRules = createFraudRuleRunner({
+  clickhouse: createClickHouse(config),
+  database: config.CLICKHOUSE_DATABASE,
+  logger,
+  intervalMs: config.FRAUD_RULES_INTERVAL_MS,
+  lagMs: config.FRAUD_RULES_LAG_MS,
+});
+fraudRules.start();
+
 const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
   logger.info({ address: `http://${info.address}:${info.port}` }, 'ticketpulse listening');
 });
@@ -52,6 +62,7 @@ const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.POR
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   server.close();
+  await fraudRules.close();
   await Promise.allSettled([producer.disconnect(), clickhouse.close(), pool.end()]);
   process.exit(0);
 }

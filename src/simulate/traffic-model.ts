@@ -50,9 +50,15 @@ export function createTrafficModel(options: TrafficOptions) {
       { name: 'Balcony', price: faker.number.int({ min: 60, max: 150 }) },
     ],
   }));
-  const users = Array.from({ length: 5000 }, (_, i) => `user-${i}`);
-  // One buyer per run buys many times a minute (velocity rule).
+  // Ordinary buyers, each buying from one home country. The pool is large enough that an
+  // ordinary buyer placing more than five orders in a minute is vanishingly rare.
+  const users = Array.from({ length: 50_000 }, (_, i) => ({
+    id: `user-${i}`,
+    country: COUNTRIES[i % COUNTRIES.length]!,
+  }));
+  // Fraud-like actors, named so alerts on them are easy to tell apart.
   const velocityUser = 'user-velocity-1';
+  const whales = Array.from({ length: 20 }, (_, i) => `user-whale-${i}`);
 
   /** Demand weight of a show at `t` seconds: a burst at on-sale that decays, plus a floor. */
   function weight(show: Show, t: number): number {
@@ -78,7 +84,7 @@ export function createTrafficModel(options: TrafficOptions) {
     const show = pickShow(t);
     const category = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
     const quantity =
-      pattern === 'large' ? faker.number.int({ min: 60, max: 100 }) : faker.number.int({ min: 1, max: 4 });
+      pattern === 'large' ? faker.number.int({ min: 80, max: 100 }) : faker.number.int({ min: 1, max: 4 });
     const user = pattern === 'velocity' ? velocityUser : faker.helpers.arrayElement(users);
     const country = pattern === 'far' ? faker.helpers.arrayElement(FAR_AWAY) : show.country;
     return envelope('ticket_sale', {
@@ -103,7 +109,7 @@ export function createTrafficModel(options: TrafficOptions) {
     const show = pickShow(t);
     const burst = t - show.onSaleAt >= 0 && t - show.onSaleAt < 60;
     const action = burst && faker.number.float() < 0.2 ? 'queue_joined' : faker.helpers.arrayElement(FUNNEL);
-    const user = faker.helpers.arrayElement(users);
+    const user = faker.helpers.arrayElement(users).id;
     return envelope('user_interaction', {
       event_id: show.id,
       user_id: user,
@@ -148,6 +154,7 @@ export function createTrafficModel(options: TrafficOptions) {
   return {
     shows,
     velocityUser,
+    whales,
     /** The next record at `t` seconds into the run. */
     next(t: number): unknown {
       const r = faker.number.float();

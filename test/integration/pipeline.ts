@@ -7,6 +7,7 @@ import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createKafkaEventSink } from '../../src/events/kafka-event-sink.js';
 import { ensureTopics, topicNames, type TopicName } from '../../src/events/topics.js';
+import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { createClickHouseMigrator } from '../../src/migrate/clickhouse-migrator.js';
 import { config, eventually, uniqueName } from './helpers.js';
 
@@ -58,6 +59,14 @@ export async function createTestPipeline(prefix: string, options: { kafkaTimeout
     },
   });
 
+  const fraudRules = createFraudRuleRunner({
+    clickhouse,
+    database,
+    logger: pino({ level: 'silent' }),
+    intervalMs: 1000,
+    lagMs: 0,
+  });
+
   async function query<T>(text: string): Promise<T[]> {
     const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
     return result.json<T>();
@@ -104,6 +113,24 @@ export async function createTestPipeline(prefix: string, options: { kafkaTimeout
       const remaining = await eventually(lag, (n) => n === 0, timeoutMs, 200);
       if (remaining !== 0)
         throw new Error(`${groupId} still has ${remaining} messages to consume on ${name}`);
+    },
+
+    /**
+     * Runs the fraud rules over everything ingested so far: waits until the clock has left the
+     * last ingest second, so the run's window closes after every row now in ClickHouse.
+     */
+    async runFraudRules(): Promise<void> {
+      const [row] = await query<{ last: number }>(
+        `SELECT toUInt32(max(ingested_at)) AS last FROM ${database}.ticket_sales_ids`,
+      );
+      const last = Number(row?.last ?? 0);
+      await eventually(
+        async () => Math.floor(Date.now() / 1000),
+        (now) => now > last,
+        5000,
+        50,
+      );
+      await fraudRules.runOnce(new Date());
     },
 
     async close(): Promise<void> {

@@ -15,6 +15,7 @@ import { config, uniqueName } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const queries = loadNamedQueries(`${ROOT}queries`);
+const fraudRules = [...loadNamedQueries(`${ROOT}src/fraud/rules`).values()];
 
 /** Numbers (quoted or not, any trailing zeros) compare as numbers; everything else as is. */
 function normalise(value: unknown): unknown {
@@ -97,6 +98,9 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
     for (const { table, rows } of inserts) {
       await client.insert({ table: `${database}.${table}`, values: rows, format: 'JSONEachRow' });
     }
+    const ruleWindow = { from_time: new Date(0), to_time: new Date(Date.now() + 3_600_000) };
+    for (const rule of fraudRules)
+      await client.command({ query: renderNamedQuery(rule, database, ruleWindow) });
     for (const query of queries.values()) {
       const result = await client.query({
         query: renderNamedQuery(query, database, params),
@@ -123,6 +127,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
         `INSERT INTO ${database}.${table} FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`,
       );
     }
+    statements.push(...fraudRules.map((rule) => renderNamedQuery(rule, database, ruleWindow)));
     const job = {
       statements,
       queries: Object.fromEntries(

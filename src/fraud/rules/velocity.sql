@@ -1,0 +1,50 @@
+-- name: velocity
+-- purpose: Flags each order beyond the velocity rule's limit that one user placed within one tumbling window (ranked by timestamp, then id). Run by src/fraud/rule-runner.ts for the sales ingested in
+--          [from_time, to_time); reads the rule's current setting from fraud_rules each run.
+-- param: from_time DateTime start of the ingest window (inclusive)
+-- param: to_time DateTime end of the ingest window (exclusive)
+INSERT INTO {database}.fraud_alerts_log
+SELECT
+  now() AS detected_at,
+  'velocity' AS rule,
+  event_id,
+  user_id,
+  order_id,
+  amount,
+  concat('order ', toString(rank), ' by ', user_id, ' within ', toString(velocity_window),
+         ' s; more than ', toString(velocity_limit), ' is suspicious') AS details,
+  id AS sale_id,
+  event_time
+FROM {database}.ticket_sales_ids
+-- Per user, every order of the look-back as 'bucket/timestamp/id', sorted, with its bucket beside
+-- it: an order's rank in its window is its position minus the position of its window's first
+-- order. The rule's setting rides along on every user's row.
+ALL INNER JOIN (
+  SELECT
+    user_id,
+    any(w) AS velocity_window,
+    any(order_limit) AS velocity_limit,
+    any(rule_enabled) AS velocity_enabled,
+    arraySort(groupArray(tuple(
+      concat(toString(intDiv(toUInt32(event_time), w)), '/', toString(timestamp_ms), '/', toString(id)),
+      intDiv(toUInt32(event_time), w)))) AS orders,
+    arrayMap(x -> tupleElement(x, 1), orders) AS order_keys,
+    arrayMap(x -> tupleElement(x, 2), orders) AS order_buckets
+  FROM {database}.ticket_sales
+  CROSS JOIN (
+    SELECT
+      greatest(argMax(window_seconds, tuple(updated_at, revision)), 1) AS w,
+      argMax(threshold, tuple(updated_at, revision)) AS order_limit,
+      argMax(enabled, tuple(updated_at, revision)) AS rule_enabled
+    FROM {database}.fraud_rules
+    WHERE rule = 'velocity'
+  ) AS velocity_rule
+  WHERE event_time >= now() - INTERVAL 2 HOUR
+  GROUP BY user_id
+) AS user_orders USING (user_id)
+WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
+  AND velocity_enabled = 1
+  AND (indexOf(order_keys, concat(toString(intDiv(toUInt32(event_time), velocity_window)), '/',
+                                  toString(timestamp_ms), '/', toString(id)))
+       - indexOf(order_buckets, intDiv(toUInt32(event_time), velocity_window))
+       + 1 AS rank) > velocity_limit
