@@ -12,7 +12,14 @@ import { aptInstall } from './apt.js';
 import { hasCommand, runningPid, startDetached, stopTracked, waitUntil } from './processes.js';
 import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
 
-export function clickHouseService(dirs: StackDirs): StackService {
+/**
+ * `profileOverrides` replaces settings of the default profile for this start only (written to
+ * users.d/zz-overrides.xml); bench/freshness uses it to measure ClickHouse's default flush.
+ */
+export function clickHouseService(
+  dirs: StackDirs,
+  options: { profileOverrides?: Record<string, string> } = {},
+): StackService {
   const home = join(dirs.root, 'clickhouse');
   const dataDir = join(home, 'data');
   const configFile = join(home, 'config.xml');
@@ -43,6 +50,14 @@ export function clickHouseService(dirs: StackDirs): StackService {
       for (const dir of ['users.d', 'config.d']) {
         rmSync(join(home, dir), { recursive: true, force: true });
         cpSync(join(REPO_ROOT, 'stack/clickhouse', dir), join(home, dir), { recursive: true });
+      }
+      const overrides = Object.entries(options.profileOverrides ?? {});
+      if (overrides.length > 0) {
+        const settings = overrides.map(([name, value]) => `<${name}>${value}</${name}>`).join('');
+        writeFileSync(
+          join(home, 'users.d', 'zz-overrides.xml'),
+          `<?xml version="1.0"?>\n<yandex><profiles><default>${settings}</default></profiles></yandex>\n`,
+        );
       }
       writeFileSync(configFile, serverConfig(home, dirs.logs));
       log(`clickhouse: starting on ${address} (native ${STACK_PORTS.clickhouseNative})`);

@@ -85,8 +85,23 @@ export function createTrafficModel(options: TrafficOptions) {
     const category = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
     const quantity =
       pattern === 'large' ? faker.number.int({ min: 80, max: 100 }) : faker.number.int({ min: 1, max: 4 });
-    const user = pattern === 'velocity' ? velocityUser : faker.helpers.arrayElement(users);
-    const country = pattern === 'far' ? faker.helpers.arrayElement(FAR_AWAY) : show.country;
+    const buyer = faker.helpers.arrayElement(users);
+    const user =
+      pattern === 'velocity'
+        ? velocityUser
+        : pattern === 'large'
+          ? faker.helpers.arrayElement(whales)
+          : buyer.id;
+    // A far-away purchase: an ordinary buyer, suddenly somewhere else. The fraud actors each
+    // buy from one place, so only the rule they are planted for fires for them.
+    const country =
+      pattern === 'far'
+        ? faker.helpers.arrayElement(FAR_AWAY)
+        : pattern === 'velocity'
+          ? 'NL'
+          : pattern === 'large'
+            ? 'GB'
+            : buyer.country;
     return envelope('ticket_sale', {
       event_id: show.id,
       order_id: `ord-${randomUUID()}`,

@@ -35,6 +35,7 @@ describe('analytics on the real stack', () => {
     expect((await p.post(fixture.envelopes.slice(0, half))).status).toBe(202);
     expect((await p.post(fixture.envelopes.slice(half))).status).toBe(202);
     await consumed();
+    await p.waitForSales(fixture.sales.map((sale) => sale.id));
     await p.runFraudRules();
   });
   afterAll(() => p?.close());
@@ -120,14 +121,16 @@ describe('analytics on the real stack', () => {
         .map((a) => a.user_id);
 
     await setLimit(20_000, 1);
-    await p.post([order('15000.00')]);
-    await p.waitConsumed('ticket_sale');
+    const first = order('15000.00');
+    await p.post([first]);
+    await p.waitForSales([first.id]);
     await p.runFraudRules();
     expect(await fired()).toEqual([]);
 
     await setLimit(12_000, 2);
-    await p.post([order('15000.01')]);
-    await p.waitConsumed('ticket_sale');
+    const second = order('15000.01');
+    await p.post([second]);
+    await p.waitForSales([second.id]);
     await p.runFraudRules();
     expect(await fired()).toEqual(['rules-15000.01']);
   });
@@ -139,7 +142,11 @@ describe('analytics on the real stack', () => {
     for (let i = 0; i < records.length; i += 1000) {
       expect((await p.post(records.slice(i, i + 1000))).status).toBe(202);
     }
-    await p.waitConsumed('ticket_sale');
+    await p.waitForSales(
+      (records as { id: string; event_type: string }[])
+        .filter((r) => r.event_type === 'ticket_sale')
+        .map((r) => r.id),
+    );
     await p.runFraudRules();
     const flagged = (await alerts()).filter(
       (a) => a.rule !== 'unusual_location' && !a.user_id.startsWith('rules-'),

@@ -8,6 +8,7 @@ import { createKafka } from '../../src/clients/kafka.js';
 import { createKafkaEventSink } from '../../src/events/kafka-event-sink.js';
 import { ensureTopics, topicNames, type TopicName } from '../../src/events/topics.js';
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
+import { uuid } from '../../src/sql/literals.js';
 import { createClickHouseMigrator } from '../../src/migrate/clickhouse-migrator.js';
 import { config, eventually, uniqueName } from './helpers.js';
 
@@ -96,6 +97,26 @@ export async function createTestPipeline(prefix: string, options: { kafkaTimeout
     },
 
     /**
+     * Waits until `table` holds at least `expected` rows matching `where`, then returns the count.
+     * (The Kafka engine may commit its offsets a moment before the rows become visible.)
+     */
+    async countAtLeast(table: string, expected: number, where = '1', timeoutMs = 30_000): Promise<number> {
+      return eventually(
+        () => this.count(table, where),
+        (n) => n >= expected,
+        timeoutMs,
+      );
+    },
+
+    /** Waits until every one of these sale ids is in ClickHouse. */
+    async waitForSales(ids: string[], timeoutMs = 30_000): Promise<void> {
+      const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
+      const list = unique.map((id) => uuid(id).text).join(', ');
+      const seen = await this.countAtLeast('ticket_sales', unique.length, `id IN (${list})`, timeoutMs);
+      if (seen < unique.length) throw new Error(`only ${seen} of ${unique.length} sales arrived`);
+    },
+
+    /**
      * Waits until ClickHouse's consumer group has committed every message of the topic:
      * after that, whatever will ever arrive from it has arrived.
      */
@@ -103,8 +124,11 @@ export async function createTestPipeline(prefix: string, options: { kafkaTimeout
       const name = topicNames(topicPrefix)[topic];
       const groupId = `${database}_${GROUP_SUFFIX[topic]}`;
       const lag = async () => {
-        const ends = await admin.fetchTopicOffsets(name);
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [name] });
+        // Right after a broker restart the group coordinator moves; ask again until it answers.
+        const ends = await admin.fetchTopicOffsets(name).catch(() => undefined);
+        const [committed] =
+          (await admin.fetchOffsets({ groupId, topics: [name] }).catch(() => undefined)) ?? [];
+        if (ends === undefined) return Infinity;
         return ends.reduce((sum, end) => {
           const done = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
           return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
