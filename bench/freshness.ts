@@ -1,8 +1,8 @@
 /**
  * `npm run bench:freshness -- [--rate 1000] [--seconds 20]`: how long after the API's 202 an
- * event is counted in `sales_per_minute`, at a steady rate, with the stack's tuned Kafka flush
- * (stream_flush_interval_ms from stack/clickhouse/users.d) and with ClickHouse's default
- * (7500 ms), measured in the same run. Restarts the local stack's ClickHouse between the two,
+ * event is counted in `sales_per_minute`, at a steady rate, with the stack's tuned Kafka engine
+ * (stream_flush_interval_ms 100 from stack/clickhouse/users.d, kafka_max_block_size 100 in the
+ * migrations) and with ClickHouse's defaults (7500 ms, 65,536 rows), measured in the same run. Restarts the local stack's ClickHouse between the two,
  * so it needs `npm run stack -- up` (not an external ClickHouse).
  *
  * Each batch gets its own show id; a poller reads `sales_per_minute` every 25 ms and records
@@ -15,6 +15,7 @@ import { stackDirs } from '../scripts/stack/service.js';
 import { ticketSale } from '../test/fixtures/events.js';
 import { config } from '../test/integration/helpers.js';
 import { createTestPipeline } from '../test/integration/pipeline.js';
+import { DEFAULT_KAFKA_MAX_BLOCK_SIZE } from '../src/migrate/clickhouse-migrator.js';
 import { describeRun, median, percentile } from './machine.js';
 
 const opts = new Command('bench:freshness')
@@ -29,8 +30,8 @@ if (process.env.CLICKHOUSE_URL)
 const dirs = stackDirs(config.TICKETPULSE_STACK_DIR);
 const quiet = () => undefined;
 
-async function measure(label: string): Promise<number[]> {
-  const p = await createTestPipeline(`bench_fresh`);
+async function measure(label: string, kafkaMaxBlockSize?: number): Promise<number[]> {
+  const p = await createTestPipeline(`bench_fresh`, { kafkaMaxBlockSize });
   const acked = new Map<string, number>();
   const seen = new Map<string, number>();
   const expected = new Map<string, number>();
@@ -105,9 +106,9 @@ console.log(
   '---------------------------- | -------- | --------- | --------- | --------- | --------- | --------',
 );
 try {
-  const tuned = await measure('tuned (500 ms flush)');
+  const tuned = await measure(`tuned (100 ms, ${DEFAULT_KAFKA_MAX_BLOCK_SIZE} rows)`);
   await restartClickHouse({ stream_flush_interval_ms: '7500' });
-  const defaults = await measure('ClickHouse default (7500 ms)');
+  const defaults = await measure('default (7500 ms, 65536 rows)', 65_536);
   console.log(
     `\np95 ratio default/tuned: ${(percentile(defaults, 95) / percentile(tuned, 95)).toFixed(1)}x; medians ${median(tuned).toFixed(0)} vs ${median(defaults).toFixed(0)} ms`,
   );

@@ -36,6 +36,11 @@ const schema = z.object({
     .default('ticketpulse'),
   /** Brokers as the ClickHouse server reaches them, for its Kafka engine tables; defaults to KAFKA_BROKERS. */
   CLICKHOUSE_KAFKA_BROKERS: z.string().min(1).optional(),
+  /**
+   * Rows per ClickHouse Kafka engine block, rendered into the Kafka tables when they are
+   * created: under steady traffic a row waits for its block to fill (see bench/freshness).
+   */
+  CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE: z.coerce.number().int().positive().default(100),
   /** Cluster name for `ON CLUSTER` in migrations; empty on a single server. */
   CLICKHOUSE_CLUSTER: z
     .string()

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS {database}.user_interactions_queue {on_cluster} (
   kafka_topic_list = '{topic_prefix}events.user_interaction',
   kafka_group_name = '{database}_user_interactions',
   kafka_format = 'JSONEachRow',
-  kafka_num_consumers = 1;
+  kafka_num_consumers = 1,
+  kafka_max_block_size = {kafka_max_block_size};
 
 CREATE TABLE IF NOT EXISTS {database}.user_interactions {on_cluster} (
   id UUID,

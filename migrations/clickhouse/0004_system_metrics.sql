@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS {database}.system_metrics_queue {on_cluster} (
   kafka_topic_list = '{topic_prefix}events.system_metric',
   kafka_group_name = '{database}_system_metrics',
   kafka_format = 'JSONEachRow',
-  kafka_num_consumers = 1;
+  kafka_num_consumers = 1,
+  kafka_max_block_size = {kafka_max_block_size};
 
 CREATE TABLE IF NOT EXISTS {database}.system_metrics {on_cluster} (
   id UUID,

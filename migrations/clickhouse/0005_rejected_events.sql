@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS {database}.rejected_events_queue {on_cluster} (
   kafka_topic_list = '{topic_prefix}events.rejected',
   kafka_group_name = '{database}_rejected_events',
   kafka_format = 'JSONEachRow',
-  kafka_num_consumers = 1;
+  kafka_num_consumers = 1,
+  kafka_max_block_size = {kafka_max_block_size};
 
 CREATE TABLE IF NOT EXISTS {database}.rejected_events {on_cluster} (
   received_at DateTime,

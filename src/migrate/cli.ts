@@ -71,6 +71,7 @@ async function run(action: 'migrate' | 'status', targets: Target[]): Promise<num
       cluster: config.CLICKHOUSE_CLUSTER,
       kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      kafkaMaxBlockSize: config.CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE,
     }),
   };
   const results: MigrationResult[] = [];

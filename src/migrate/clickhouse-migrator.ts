@@ -8,6 +8,7 @@
  * - `{on_cluster}` `ON CLUSTER <name>` when CLICKHOUSE_CLUSTER is set, else nothing
  * - `{kafka_brokers}` the broker list the server's Kafka engine tables connect to
  * - `{topic_prefix}` KAFKA_TOPIC_PREFIX, put before every topic name
+ * - `{kafka_max_block_size}` rows per Kafka engine block (CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE)
  * - `{inserted:v:t}` what a view selects FROM to see the rows view `v` inserts into table `t`
  *   (see cascade-mode.ts: 18.16 and current ClickHouse chain views differently)
  */
@@ -17,6 +18,9 @@ import { detectCascadeMode, renderInserted, type CascadeMode } from './cascade-m
 import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './migration-files.js';
 import type { MigrationResult } from './results.js';
 import { splitStatements } from './split-statements.js';
+
+/** See migrations/clickhouse/0002_ticket_sales.sql ("Freshness") and bench/freshness.ts. */
+export const DEFAULT_KAFKA_MAX_BLOCK_SIZE = 100;
 
 export interface ClickHouseMigratorOptions {
   client: ClickHouseClient;
@@ -29,6 +33,8 @@ export interface ClickHouseMigratorOptions {
   kafkaBrokers: string;
   /** Prefix of every topic name (empty in production; tests use their own). */
   topicPrefix: string;
+  /** Rows per Kafka engine block: the freshness / part-count trade-off. */
+  kafkaMaxBlockSize?: number;
   /** `null` creates Kafka engine tables as Null tables (fixture-fed tests, other engines). */
   kafkaEngine?: 'kafka' | 'null';
   /** How the server chains views; measured on the server when not given. */
@@ -44,7 +50,8 @@ export function renderMigration(
     .replaceAll('{database}', vars.database)
     .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '')
     .replaceAll('{kafka_brokers}', vars.kafkaBrokers)
-    .replaceAll('{topic_prefix}', vars.topicPrefix);
+    .replaceAll('{topic_prefix}', vars.topicPrefix)
+    .replaceAll('{kafka_max_block_size}', String(vars.kafkaMaxBlockSize ?? DEFAULT_KAFKA_MAX_BLOCK_SIZE));
   return vars.kafkaEngine === 'null'
     ? rendered.replace(/ENGINE\s*=\s*Kafka\s+SETTINGS[^;]*/g, 'ENGINE = Null')
     : rendered;

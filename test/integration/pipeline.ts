@@ -23,7 +23,10 @@ const GROUP_SUFFIX: Record<TopicName, string> = {
   rejected: 'rejected_events',
 };
 
-export async function createTestPipeline(prefix: string, options: { kafkaTimeoutMs?: number } = {}) {
+export async function createTestPipeline(
+  prefix: string,
+  options: { kafkaTimeoutMs?: number; kafkaMaxBlockSize?: number } = {},
+) {
   const database = uniqueName(prefix);
   const topicPrefix = `${database}.`;
   const kafka = createKafka(config, { retries: 2 });
@@ -38,6 +41,7 @@ export async function createTestPipeline(prefix: string, options: { kafkaTimeout
     cluster: '',
     kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
     topicPrefix,
+    kafkaMaxBlockSize: options.kafkaMaxBlockSize,
   }).migrate();
   const failed = results.find((r) => r.status === 'failed');
   if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
