@@ -1,0 +1,21 @@
+/**
+ * Installs what the test suite needs beyond npm packages and the stack: chdb-core (a current
+ * ClickHouse engine, in-process in Python) for the cross-version query test. Idempotent.
+ */
+import { spawnSync } from 'node:child_process';
+
+const REQUIREMENTS = new URL('../test/chdb/requirements.txt', import.meta.url).pathname;
+
+const probe = spawnSync('python3', ['-c', 'import chdb'], { stdio: 'ignore' });
+if (probe.status !== 0) {
+  console.log('[test] installing chdb-core (test/chdb/requirements.txt) with pip');
+  const install = spawnSync(
+    'python3',
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS],
+    { stdio: 'inherit' },
+  );
+  if (install.status !== 0) {
+    console.error('[test] could not install chdb-core; the cross-version query test needs it');
+    process.exit(1);
+  }
+}
