@@ -16,7 +16,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { clickHouseErrorCode, clickHouseErrorMessage } from '../clients/clickhouse-errors.js';
 import { detectCascadeMode, renderInserted, type CascadeMode } from './cascade-mode.js';
 import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './migration-files.js';
-import type { MigrationResult } from './results.js';
+import { skippedResults, statusResults, type MigrationResult } from './results.js';
 import { splitStatements } from './split-statements.js';
 
 /** See migrations/clickhouse/0002_ticket_sales.sql ("Freshness") and bench/freshness.ts. */
@@ -86,15 +86,7 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
         (pending.length > 0
           ? await detectCascadeMode(client, `${database}_cascade_probe`)
           : 'through_target');
-      const results: MigrationResult[] = files
-        .filter((f) => !pending.includes(f))
-        .map((f) => ({
-          target: 'clickhouse',
-          file: f.file,
-          status: 'skipped',
-          statements: 0,
-          duration_ms: 0,
-        }));
+      const results: MigrationResult[] = skippedResults('clickhouse', files, pending);
       for (const file of pending) {
         const started = performance.now();
         const statements = splitStatements(renderMigration(file.sql, { ...options, cascadeMode }));
@@ -147,13 +139,7 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
     async status(): Promise<MigrationResult[]> {
       const files = readMigrationFiles(dir);
       const pending = pendingMigrations('clickhouse', files, await prepare());
-      return files.map((f) => ({
-        target: 'clickhouse' as const,
-        file: f.file,
-        status: pending.includes(f) ? ('pending' as const) : ('applied' as const),
-        statements: splitStatements(f.sql).length,
-        duration_ms: 0,
-      }));
+      return statusResults('clickhouse', files, pending);
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './migration-files.js';
-import type { MigrationResult } from './results.js';
+import { skippedResults, statusResults, type MigrationResult } from './results.js';
 import { splitStatements } from './split-statements.js';
 
 /** Arbitrary but fixed: every ticketpulse migration runner takes this advisory lock. */
@@ -51,15 +51,7 @@ export function createPostgresMigrator({ pool, dir }: PostgresMigratorOptions) {
       return withLock(async function migratePostgres(client) {
         const history = await applied(client);
         const pending = pendingMigrations('postgres', files, history);
-        const results: MigrationResult[] = files
-          .filter((f) => !pending.includes(f))
-          .map((f) => ({
-            target: 'postgres',
-            file: f.file,
-            status: 'skipped',
-            statements: 0,
-            duration_ms: 0,
-          }));
+        const results: MigrationResult[] = skippedResults('postgres', files, pending);
         for (const file of pending) {
           const started = performance.now();
           const statements = splitStatements(file.sql);
@@ -105,13 +97,7 @@ export function createPostgresMigrator({ pool, dir }: PostgresMigratorOptions) {
       const files = readMigrationFiles(dir);
       return withLock(async function postgresStatus(client) {
         const pending = pendingMigrations('postgres', files, await applied(client));
-        return files.map((f) => ({
-          target: 'postgres' as const,
-          file: f.file,
-          status: pending.includes(f) ? ('pending' as const) : ('applied' as const),
-          statements: splitStatements(f.sql).length,
-          duration_ms: 0,
-        }));
+        return statusResults('postgres', files, pending);
       });
     },
   };

@@ -1,5 +1,7 @@
 /** The outcome of a migration run, one row per file, and its printed form. */
 import Table from 'cli-table3';
+import type { MigrationFile } from './migration-files.js';
+import { splitStatements } from './split-statements.js';
 
 export interface MigrationResult {
   target: 'kafka' | 'postgres' | 'clickhouse';
@@ -26,4 +28,30 @@ export function formatResults(results: MigrationResult[]): string {
     table.push([r.target, r.file, r.status, String(r.statements), r.duration_ms.toFixed(0), error]);
   }
   return table.toString();
+}
+
+/** One `skipped` row per file that is already applied. */
+export function skippedResults(
+  target: MigrationResult['target'],
+  files: MigrationFile[],
+  pending: MigrationFile[],
+): MigrationResult[] {
+  return files
+    .filter((f) => !pending.includes(f))
+    .map((f) => ({ target, file: f.file, status: 'skipped', statements: 0, duration_ms: 0 }));
+}
+
+/** One `applied` or `pending` row per file, for `migrate status`. */
+export function statusResults(
+  target: MigrationResult['target'],
+  files: MigrationFile[],
+  pending: MigrationFile[],
+): MigrationResult[] {
+  return files.map((f) => ({
+    target,
+    file: f.file,
+    status: pending.includes(f) ? 'pending' : 'applied',
+    statements: splitStatements(f.sql).length,
+    duration_ms: 0,
+  }));
 }
