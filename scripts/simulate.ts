@@ -98,7 +98,7 @@ while (!stopping && (opts.duration === 0 || Date.now() - started < opts.duration
     records.push(model.next(t));
     due -= 1;
   }
-  if (t - lastVelocity >= 6) {
+  if (t - lastVelocity >= 3) {
     records.push(model.velocitySale(t));
     lastVelocity = t;
   }

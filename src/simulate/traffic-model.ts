@@ -59,6 +59,8 @@ export function createTrafficModel(options: TrafficOptions) {
   // Fraud-like actors, named so alerts on them are easy to tell apart.
   const velocityUser = 'user-velocity-1';
   const whales = Array.from({ length: 20 }, (_, i) => `user-whale-${i}`);
+  // Travellers buy at home, then from far away, then at home again...
+  const travellers = Array.from({ length: 30 }, (_, i) => ({ id: `user-traveller-${i}`, purchases: 0 }));
 
   /** Demand weight of a show at `t` seconds: a burst at on-sale that decays, plus a floor. */
   function weight(show: Show, t: number): number {
@@ -85,23 +87,23 @@ export function createTrafficModel(options: TrafficOptions) {
     const category = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
     const quantity =
       pattern === 'large' ? faker.number.int({ min: 80, max: 100 }) : faker.number.int({ min: 1, max: 4 });
+    // Who buys, and from where. Ordinary buyers buy at home. The fraud actors each buy from one
+    // place, so only the rule they are planted for fires for them; travellers alternate between
+    // home and a far-away country (the unusual_location rule).
     const buyer = faker.helpers.arrayElement(users);
-    const user =
-      pattern === 'velocity'
-        ? velocityUser
-        : pattern === 'large'
-          ? faker.helpers.arrayElement(whales)
-          : buyer.id;
-    // A far-away purchase: an ordinary buyer, suddenly somewhere else. The fraud actors each
-    // buy from one place, so only the rule they are planted for fires for them.
-    const country =
-      pattern === 'far'
-        ? faker.helpers.arrayElement(FAR_AWAY)
-        : pattern === 'velocity'
-          ? 'NL'
-          : pattern === 'large'
-            ? 'GB'
-            : buyer.country;
+    let user = buyer.id;
+    let country = buyer.country;
+    if (pattern === 'velocity') {
+      user = velocityUser;
+      country = 'NL';
+    } else if (pattern === 'large') {
+      user = faker.helpers.arrayElement(whales);
+      country = 'GB';
+    } else if (pattern === 'far') {
+      const traveller = faker.helpers.arrayElement(travellers);
+      user = traveller.id;
+      country = traveller.purchases++ % 2 === 1 ? faker.helpers.arrayElement(FAR_AWAY) : 'DE';
+    }
     return envelope('ticket_sale', {
       event_id: show.id,
       order_id: `ord-${randomUUID()}`,
@@ -170,6 +172,7 @@ export function createTrafficModel(options: TrafficOptions) {
     shows,
     velocityUser,
     whales,
+    travellers: travellers.map((t) => t.id),
     /** The next record at `t` seconds into the run. */
     next(t: number): unknown {
       const r = faker.number.float();
@@ -177,7 +180,7 @@ export function createTrafficModel(options: TrafficOptions) {
       const kind = faker.number.float();
       if (kind < 0.45) {
         const p = faker.number.float();
-        return sale(t, p < 0.002 ? 'large' : p < 0.004 ? 'far' : 'normal');
+        return sale(t, p < 0.002 ? 'large' : p < 0.006 ? 'far' : 'normal');
       }
       if (kind < 0.9) return interaction(t);
       return metric();
