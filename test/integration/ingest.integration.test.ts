@@ -41,6 +41,20 @@ describe('ingest on the real stack', () => {
     expect(await p.count('system_metrics')).toBe(N);
   });
 
+  it('Kafka redelivering every message again (a consumer restart before commit) counts nothing twice', async () => {
+    const before = await p.count('ticket_sales');
+    const [revenue] = await p.query<{ r: string }>(
+      `SELECT toString(sum(amount)) AS r FROM ${p.database}.ticket_sales`,
+    );
+    await p.redeliverFromStart('ticket_sale', 'ticket_sales_queue');
+    await p.waitConsumed('ticket_sale', 60_000); // the rewound group has read everything again
+    expect(await p.count('ticket_sales')).toBe(before);
+    const [after] = await p.query<{ r: string }>(
+      `SELECT toString(sum(amount)) AS r FROM ${p.database}.ticket_sales`,
+    );
+    expect(after).toEqual(revenue);
+  });
+
   it('a batch of 10 with 3 malformed: 202, the 3 listed with reasons, quarantined, the 7 counted', async () => {
     const good = Array.from({ length: 7 }, () => ticketSale({}, { event_id: 'show-mixed' }));
     const batch: unknown[] = [...good];

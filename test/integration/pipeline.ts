@@ -161,6 +161,21 @@ export async function createTestPipeline(
       await fraudRules.runOnce(new Date());
     },
 
+    /**
+     * Makes ClickHouse read a topic again from the start, as after a crash before its offsets
+     * were committed: detach the Kafka table (its consumer leaves the group), rewind the group,
+     * attach it again.
+     */
+    async redeliverFromStart(topic: TopicName, queueTable: string): Promise<void> {
+      await clickhouse.command({ query: `DETACH TABLE ${database}.${queueTable}` });
+      await admin.resetOffsets({
+        groupId: `${database}_${GROUP_SUFFIX[topic]}`,
+        topic: topicNames(topicPrefix)[topic],
+        earliest: true,
+      });
+      await clickhouse.command({ query: `ATTACH TABLE ${database}.${queueTable}` });
+    },
+
     async close(): Promise<void> {
       await producer.disconnect();
       await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
