@@ -9,7 +9,14 @@ import { STACK_PORTS } from '../../src/config.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { clickHouseProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
-import { hasCommand, runningPid, startDetached, stopTracked, waitUntil } from './processes.js';
+import {
+  assertPortsFree,
+  hasCommand,
+  runningPid,
+  startDetached,
+  stopTracked,
+  waitUntil,
+} from './processes.js';
 import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
 
 /**
@@ -43,6 +50,7 @@ export function clickHouseService(
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
+      await assertPortsFree('CLICKHOUSE_URL', [STACK_PORTS.clickhouseHttp, STACK_PORTS.clickhouseNative]);
       for (const dir of ['data', 'tmp', 'user_files', 'format_schemas']) {
         mkdirSync(join(home, dir), { recursive: true });
       }

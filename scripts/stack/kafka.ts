@@ -9,7 +9,15 @@ import { STACK_PORTS } from '../../src/config.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { kafkaProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
-import { hasCommand, run, runningPid, startDetached, stopTracked, waitUntil } from './processes.js';
+import {
+  assertPortsFree,
+  hasCommand,
+  run,
+  runningPid,
+  startDetached,
+  stopTracked,
+  waitUntil,
+} from './processes.js';
 import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
 
 const POM = join(REPO_ROOT, 'stack/kafka/pom.xml');
@@ -50,6 +58,7 @@ export function kafkaService(dirs: StackDirs): StackService {
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
+      await assertPortsFree('KAFKA_BROKERS', [STACK_PORTS.kafka, STACK_PORTS.kafkaController]);
       mkdirSync(dataDir, { recursive: true });
       copyFileSync(LOG4J, join(home, 'log4j.properties'));
       writeFileSync(properties, serverProperties(dataDir));

@@ -13,7 +13,7 @@ import { STACK_PORTS } from '../../src/config.js';
 import { postgresProbe } from '../../src/health/probes.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { aptInstall } from './apt.js';
-import { run, runningPid } from './processes.js';
+import { assertPortsFree, run, runningPid } from './processes.js';
 import type { StackDirs, StackService } from './service.js';
 
 const DATABASE = 'ticketpulse';
@@ -45,6 +45,7 @@ export function postgresService(dirs: StackDirs): StackService {
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
+      await assertPortsFree('DATABASE_URL', [STACK_PORTS.postgres]);
       mkdirSync(home, { recursive: true });
       if (asRoot) chownTree(home);
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {

@@ -4,6 +4,7 @@
  * started, so a recycled pid is never killed.
  */
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -118,4 +119,26 @@ export async function waitUntil(
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Throws when something already listens on one of the ports: a service we did not start
+ * (another checkout's stack, a system Postgres) would otherwise answer our health checks.
+ */
+export async function assertPortsFree(service: string, ports: number[]): Promise<void> {
+  for (const port of ports) {
+    const inUse = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (inUse) {
+      throw new Error(
+        `port ${port} on 127.0.0.1 is already in use by a process this stack did not start; stop it (or the other checkout's stack), or point the ${service} variable at it`,
+      );
+    }
+  }
 }

@@ -112,12 +112,18 @@ export async function createTestPipeline(
       );
     },
 
-    /** Waits until every one of these sale ids is in ClickHouse. */
+    /**
+     * Waits until every one of these sale ids is in ClickHouse: in `ticket_sales` and in
+     * `ticket_sales_ids`, the table the fraud rules read (a sibling view writes it, and it can
+     * become visible a moment later).
+     */
     async waitForSales(ids: string[], timeoutMs = 30_000): Promise<void> {
       const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
-      const list = unique.map((id) => uuid(id).text).join(', ');
-      const seen = await this.countAtLeast('ticket_sales', unique.length, `id IN (${list})`, timeoutMs);
-      if (seen < unique.length) throw new Error(`only ${seen} of ${unique.length} sales arrived`);
+      const where = `id IN (${unique.map((id) => uuid(id).text).join(', ')})`;
+      for (const table of ['ticket_sales', 'ticket_sales_ids']) {
+        const seen = await this.countAtLeast(table, unique.length, where, timeoutMs);
+        if (seen < unique.length) throw new Error(`only ${seen} of ${unique.length} sales in ${table}`);
+      }
     },
 
     /**
