@@ -1,19 +1,10 @@
 /**
- * Classifies ClickHouse errors by the server's numeric code, never by message text.
+ * Reads the server's numeric code from ClickHouse errors, so callers classify by code, never
+ * by message text.
  * 18.16 answers `Code: 47, e.displayText() = DB::Exception: ...`, current versions
  * `Code: 47. DB::Exception: ... (UNKNOWN_IDENTIFIER)`; the client parses only the latter,
  * so the code is read from either form here.
  */
-
-/** Codes worth retrying: the server or network was briefly unable, not the query wrong. */
-export const RETRYABLE_CLICKHOUSE_CODES: ReadonlyMap<number, string> = new Map([
-  [159, 'TIMEOUT_EXCEEDED'],
-  [202, 'TOO_MANY_SIMULTANEOUS_QUERIES'],
-  [209, 'SOCKET_TIMEOUT'],
-  [210, 'NETWORK_ERROR'],
-  [241, 'MEMORY_LIMIT_EXCEEDED'],
-  [252, 'TOO_MANY_PARTS'],
-]);
 
 /** The server's error code carried by an error from @clickhouse/client, if any. */
 export function clickHouseErrorCode(err: unknown): number | undefined {
@@ -31,10 +22,4 @@ export function clickHouseErrorMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const firstLine = message.split('\n')[0] ?? message;
   return firstLine.replace(/, e\.what\(\) = .*$/, '').trim();
-}
-
-/** True when the table above says retrying may succeed. */
-export function isRetryableClickHouseError(err: unknown): boolean {
-  const code = clickHouseErrorCode(err);
-  return code !== undefined && RETRYABLE_CLICKHOUSE_CODES.has(code);
 }
