@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadConfig } from '../src/config.js';
+import { waitUntil } from './stack/processes.js';
 
 const config = loadConfig();
 
@@ -14,19 +15,6 @@ function step(title: string, args: string[]): void {
     console.error(`\n${title} failed (exit ${result.status}); see the output above.`);
     process.exit(result.status ?? 1);
   }
-}
-
-async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s`);
 }
 
 step('starting the stack', ['stack', '--', 'up']);
@@ -45,7 +33,10 @@ process.on('SIGTERM', () => stopAll('SIGTERM'));
 service.on('exit', (code) => process.exit(code ?? 0));
 
 const base = `http://${config.HOST}:${config.PORT}`;
-await waitHealthy(`${base}/healthz`, 30_000);
+await waitUntil(async () => {
+  const res = await fetch(`${base}/healthz`);
+  if (!res.ok) throw new Error(`GET /healthz answered ${res.status}`);
+}, 30_000);
 console.log(`ticketpulse is up on ${base} (GET /healthz, POST /v1/events)`);
 console.log(
   `ClickHouse: curl '${config.CLICKHOUSE_URL}' --data-binary 'SELECT count() FROM ${config.CLICKHOUSE_DATABASE}.ticket_sales'`,

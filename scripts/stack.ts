@@ -7,18 +7,8 @@
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { mkdirSync, rmSync } from 'node:fs';
-import { loadConfig, kafkaBrokers } from '../src/config.js';
-import { createKafka } from '../src/clients/kafka.js';
-import { createClickHouse } from '../src/clients/clickhouse.js';
-import { createPostgresPool } from '../src/clients/postgres.js';
-import {
-  clickHouseProbe,
-  kafkaProbe,
-  postgresProbe,
-  redactUrl,
-  runProbes,
-  type Probe,
-} from '../src/health/probes.js';
+import { loadConfig } from '../src/config.js';
+import { createConfiguredProbes, runProbes, type Probe } from '../src/health/probes.js';
 import { clickHouseService } from './stack/clickhouse.js';
 import { kafkaService } from './stack/kafka.js';
 import { postgresService } from './stack/postgres.js';
@@ -31,16 +21,11 @@ for (const dir of [dirs.root, dirs.logs, dirs.run]) mkdirSync(dir, { recursive: 
 
 const services: StackService[] = [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)];
 
+const configured = createConfiguredProbes(config, 2000);
 const external: Record<StackService['name'], Probe | undefined> = {
-  kafka: process.env.KAFKA_BROKERS
-    ? kafkaProbe(createKafka(config, { retries: 0 }), kafkaBrokers(config).join(','))
-    : undefined,
-  clickhouse: process.env.CLICKHOUSE_URL
-    ? clickHouseProbe(createClickHouse(config, { request_timeout: 2000 }), redactUrl(config.CLICKHOUSE_URL))
-    : undefined,
-  postgres: process.env.DATABASE_URL
-    ? postgresProbe(createPostgresPool(config, 1), redactUrl(config.DATABASE_URL))
-    : undefined,
+  kafka: process.env.KAFKA_BROKERS ? configured.kafka : undefined,
+  clickhouse: process.env.CLICKHOUSE_URL ? configured.clickhouse : undefined,
+  postgres: process.env.DATABASE_URL ? configured.postgres : undefined,
 };
 
 const log = (line: string): void => console.log(`[stack] ${line}`);

@@ -3,21 +3,19 @@
  * `GET /healthz`), runs the fraud rules, and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { serve } from '@hono/node-server';
-import { kafkaBrokers, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { createApp } from './api/app.js';
 import { createClickHouse } from './clients/clickhouse.js';
 import { createKafka } from './clients/kafka.js';
-import { createPostgresPool } from './clients/postgres.js';
-import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
+import { createConfiguredProbes } from './health/probes.js';
 import { createLogger } from './logger.js';
 import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
-const kafka = createKafka(config, { retries: 0 });
-const clickhouse = createClickHouse(config, { request_timeout: config.HEALTH_TIMEOUT_MS });
-const pool = createPostgresPool(config);
+const probes = createConfiguredProbes(config, config.HEALTH_TIMEOUT_MS);
+const clickhouse = createClickHouse(config);
 // Idempotent producer: broker-side dedup of its own retries; kafkajs needs one request in flight.
 const producer = createKafka(config, { retries: 2 }).producer({
   idempotent: true,
@@ -28,11 +26,7 @@ const producer = createKafka(config, { retries: 2 }).producer({
 const app = createApp({
   logger,
   healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
-  probes: [
-    kafkaProbe(kafka, kafkaBrokers(config).join(',')),
-    clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
-    postgresProbe(pool, redactUrl(config.DATABASE_URL)),
-  ],
+  probes: probes.all,
   ingest: {
     sink: createKafkaEventSink({
       producer,
@@ -47,7 +41,7 @@ const app = createApp({
 });
 
 const fraudRules = createFraudRuleRunner({
-  clickhouse: createClickHouse(config),
+  clickhouse,
   database: config.CLICKHOUSE_DATABASE,
   logger,
   intervalMs: config.FRAUD_RULES_INTERVAL_MS,
@@ -63,7 +57,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   server.close();
   await fraudRules.close();
-  await Promise.allSettled([producer.disconnect(), clickhouse.close(), pool.end()]);
+  await Promise.allSettled([producer.disconnect(), clickhouse.close(), probes.close()]);
   process.exit(0);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));

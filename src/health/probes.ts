@@ -5,6 +5,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
+import { createClickHouse } from '../clients/clickhouse.js';
+import { createKafka } from '../clients/kafka.js';
+import { createPostgresPool } from '../clients/postgres.js';
+import { kafkaBrokers, type Config } from '../config.js';
 
 /** One dependency's check: resolves when it answers, rejects with the reason otherwise. */
 export interface Probe {
@@ -104,4 +108,32 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable url)';
   }
+}
+
+/** Probes for the services the configuration points at, with the clients they own. */
+export interface ConfiguredProbes {
+  kafka: Probe;
+  clickhouse: Probe;
+  postgres: Probe;
+  all: Probe[];
+  /** Closes the probes' own clients. */
+  close(): Promise<void>;
+}
+
+/** One probe per configured service (KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL). */
+export function createConfiguredProbes(config: Config, timeoutMs: number): ConfiguredProbes {
+  const clickhouse = createClickHouse(config, { request_timeout: timeoutMs });
+  const pool = createPostgresPool(config, 1);
+  const probes = {
+    kafka: kafkaProbe(createKafka(config, { retries: 0 }), kafkaBrokers(config).join(',')),
+    clickhouse: clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
+    postgres: postgresProbe(pool, redactUrl(config.DATABASE_URL)),
+  };
+  return {
+    ...probes,
+    all: [probes.kafka, probes.clickhouse, probes.postgres],
+    async close() {
+      await Promise.allSettled([clickhouse.close(), pool.end()]);
+    },
+  };
 }

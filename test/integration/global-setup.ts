@@ -4,34 +4,14 @@
 // 3. Otherwise fail with the command that starts the native stack.
 import { spawnSync } from 'node:child_process';
 import { loadConfig } from '../../src/config.js';
-import { createClickHouse } from '../../src/clients/clickhouse.js';
-import { createKafka } from '../../src/clients/kafka.js';
-import { createPostgresPool } from '../../src/clients/postgres.js';
-import {
-  clickHouseProbe,
-  kafkaProbe,
-  postgresProbe,
-  runProbes,
-  type ProbeResult,
-} from '../../src/health/probes.js';
+import { createConfiguredProbes, runProbes, type ProbeResult } from '../../src/health/probes.js';
 
 async function probeStack(): Promise<ProbeResult[]> {
-  const config = loadConfig();
-  const pool = createPostgresPool(config, 1);
-  const clickhouse = createClickHouse(config, { request_timeout: 5000 });
+  const probes = createConfiguredProbes(loadConfig(), 5000);
   try {
-    const results = await runProbes(
-      [
-        kafkaProbe(createKafka(config, { retries: 1 }), config.KAFKA_BROKERS),
-        clickHouseProbe(clickhouse, config.CLICKHOUSE_URL),
-        postgresProbe(pool, 'postgres'),
-      ],
-      10_000,
-    );
-    return results.filter((r) => r.status === 'down');
+    return (await runProbes(probes.all, 10_000)).filter((r) => r.status === 'down');
   } finally {
-    await pool.end();
-    await clickhouse.close();
+    await probes.close();
   }
 }
 
