@@ -40,7 +40,7 @@ const schema = z.object({
    * Rows per ClickHouse Kafka engine block, rendered into the Kafka tables when they are
    * created: under steady traffic a row waits for its block to fill (see bench/freshness).
    */
-  CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE: z.coerce.number().int().positive().default(100),
+  CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE: z.coerce.number().int().positive().default(1),
   /** Cluster name for `ON CLUSTER` in migrations; empty on a single server. */
   CLICKHOUSE_CLUSTER: z
     .string()
@@ -93,12 +93,21 @@ const schema = z.object({
   /** `Retry-After` seconds sent with 503. */
   INGEST_RETRY_AFTER_SECONDS: z.coerce.number().int().positive().default(5),
   /** How often the fraud rule runner evaluates newly ingested sales (src/fraud/rules/*.sql). */
-  FRAUD_RULES_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  FRAUD_RULES_INTERVAL_MS: z.coerce.number().int().positive().default(250),
   /**
-   * The runner only evaluates sales ingested at least this long ago, so a block ClickHouse is
-   * still writing is never half-seen.
+   * Under traffic the runner evaluates every second that a newer sale shows complete; with no
+   * newer sale, only sales ingested at least this long ago, so a block ClickHouse is still
+   * writing is never half-seen.
    */
   FRAUD_RULES_LAG_MS: z.coerce.number().int().nonnegative().default(2000),
+  /**
+   * Length of a dedup slot in seconds, rendered into the dedup views when migration 0011 first
+   * runs (later changes do not apply). An id is remembered at least 3 slots minus the horizon
+   * job's lead and at most 4 slots: by default 24.8 to 33.3 hours.
+   */
+  DEDUP_SLOT_SECONDS: z.coerce.number().int().min(60).default(30_000),
+  /** How often the dedup horizon job checks whether a set is due to be emptied or a partition dropped. */
+  DEDUP_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
   /** Deadline for each dependency check in `GET /healthz`, in milliseconds. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
 });

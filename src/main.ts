@@ -1,6 +1,6 @@
 /**
  * `npm start`: the ticketpulse service process. Serves the HTTP API (`POST /v1/events`,
- * `GET /healthz`), runs the fraud rules, and shuts down cleanly on SIGINT/SIGTERM.
+ * `GET /healthz`), runs the fraud rules and the dedup horizon job, and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { serve } from '@hono/node-server';
 import { loadConfig } from './config.js';
@@ -11,6 +11,7 @@ import { createConfiguredProbes } from './health/probes.js';
 import { createLogger } from './logger.js';
 import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
+import { createDedupHorizon } from './dedup/horizon-rotation.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
@@ -49,6 +50,14 @@ const fraudRules = createFraudRuleRunner({
 });
 fraudRules.start();
 
+const dedupHorizon = createDedupHorizon({
+  clickhouse,
+  database: config.CLICKHOUSE_DATABASE,
+  logger,
+  checkIntervalMs: config.DEDUP_CHECK_INTERVAL_MS,
+});
+dedupHorizon.start();
+
 const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
   logger.info({ address: `http://${info.address}:${info.port}` }, 'ticketpulse listening');
 });
@@ -56,7 +65,7 @@ const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.POR
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   server.close();
-  await fraudRules.close();
+  await Promise.allSettled([fraudRules.close(), dedupHorizon.close()]);
   await Promise.allSettled([producer.disconnect(), clickhouse.close(), probes.close()]);
   process.exit(0);
 }

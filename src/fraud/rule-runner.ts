@@ -7,7 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { loadNamedQueries, renderNamedQuery } from '../sql/named-queries.js';
-import { str } from '../sql/literals.js';
+import { dateTime, str } from '../sql/literals.js';
 
 const RULES_DIR = new URL('./rules/', import.meta.url).pathname;
 
@@ -17,7 +17,10 @@ export interface FraudRuleRunnerOptions {
   logger: Logger;
   /** Milliseconds between runs. */
   intervalMs: number;
-  /** Only sales ingested at least this long ago are evaluated. */
+  /**
+   * When no newer sale shows that a second is complete, sales are evaluated once they were
+   * ingested at least this long ago (a block ClickHouse is still writing is never half-seen).
+   */
   lagMs: number;
 }
 
@@ -34,7 +37,12 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
   let running: Promise<unknown> | undefined;
   let closed = false;
 
+  const watermarks = new Map<string, Date>();
+
+  /** Where a rule's last run stopped: kept in memory after the first read of `fraud_rule_runs`. */
   async function watermark(rule: string): Promise<Date | undefined> {
+    const known = watermarks.get(rule);
+    if (known) return known;
     const result = await clickhouse.query({
       query: `SELECT toUInt32(max(evaluated_to)) AS to FROM ${database}.fraud_rule_runs WHERE rule = ${str(rule).text}`,
       format: 'JSONEachRow',
@@ -45,24 +53,52 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
   }
 
   /**
-   * Evaluates every rule over the sales ingested in [its watermark, until), where `until`
-   * defaults to now minus the lag. The first run of a rule starts one day back.
+   * The end of the window that is safe to evaluate now. `ticket_sales_ids` is written by one
+   * Kafka table whose passes run one after another, each stamping its rows with the second it
+   * ran (`ingested_at`): once a row of second S is visible, every earlier second is complete.
+   * So the window ends at the newest visible second, or at now minus the lag when that is later
+   * (no traffic). An alert then follows its sale by about a second, whatever the rate.
    */
-  async function runOnce(until = new Date(Date.now() - options.lagMs)): Promise<RuleRun[]> {
-    const to = new Date(Math.floor(until.getTime() / 1000) * 1000);
+  async function safeEnd(since: Date): Promise<Date> {
+    const result = await clickhouse.query({
+      query: `SELECT toUInt32(max(ingested_at)) AS newest FROM ${database}.ticket_sales_ids
+              WHERE ingested_at >= ${dateTime(since).text}`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ newest: number | string }>();
+    const newest = Number(row?.newest ?? 0) * 1000;
+    return new Date(Math.max(newest, Math.floor((Date.now() - options.lagMs) / 1000) * 1000));
+  }
+
+  /**
+   * Evaluates every rule over the sales ingested in [its watermark, until). `until` defaults to
+   * the safe end above. The first run of a rule starts one day back.
+   */
+  async function runOnce(until?: Date): Promise<RuleRun[]> {
+    const firstFrom = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
+    const froms = new Map<string, Date>();
+    for (const rule of rules) froms.set(rule.name, (await watermark(rule.name)) ?? firstFrom);
+    const earliest = new Date(Math.min(...[...froms.values()].map((d) => d.getTime())));
+    const end = until ?? (await safeEnd(earliest));
+    const to = new Date(Math.floor(end.getTime() / 1000) * 1000);
     const runs: RuleRun[] = [];
     for (const rule of rules) {
-      const from = (await watermark(rule.name)) ?? new Date(to.getTime() - 86_400_000);
+      const from = froms.get(rule.name)!;
       if (from >= to) continue;
       await clickhouse.command({ query: renderNamedQuery(rule, database, { from_time: from, to_time: to }) });
+      runs.push({ rule: rule.name, from, to });
+    }
+    if (runs.length > 0) {
       await clickhouse.insert({
         table: `${database}.fraud_rule_runs`,
-        values: [
-          { rule: rule.name, evaluated_to: to.getTime() / 1000, ran_at: Math.floor(Date.now() / 1000) },
-        ],
+        values: runs.map((r) => ({
+          rule: r.rule,
+          evaluated_to: r.to.getTime() / 1000,
+          ran_at: Math.floor(Date.now() / 1000),
+        })),
         format: 'JSONEachRow',
       });
-      runs.push({ rule: rule.name, from, to });
+      for (const r of runs) watermarks.set(r.rule, r.to);
     }
     return runs;
   }

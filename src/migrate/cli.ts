@@ -72,6 +72,7 @@ async function run(action: 'migrate' | 'status', targets: Target[]): Promise<num
       kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       kafkaMaxBlockSize: config.CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE,
+      dedupSlotSeconds: config.DEDUP_SLOT_SECONDS,
     }),
   };
   const results: MigrationResult[] = [];

@@ -9,6 +9,7 @@
  * - `{kafka_brokers}` the broker list the server's Kafka engine tables connect to
  * - `{topic_prefix}` KAFKA_TOPIC_PREFIX, put before every topic name
  * - `{kafka_max_block_size}` rows per Kafka engine block (CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE)
+ * - `{dedup_slot_seconds}` length of a dedup slot (DEDUP_SLOT_SECONDS; see 0011)
  * - `{inserted:v:t}` what a view selects FROM to see the rows view `v` inserts into table `t`
  *   (see cascade-mode.ts: 18.16 and current ClickHouse chain views differently)
  */
@@ -19,8 +20,11 @@ import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './
 import { skippedResults, statusResults, type MigrationResult } from './results.js';
 import { splitStatements } from './split-statements.js';
 
-/** See migrations/clickhouse/0002_ticket_sales.sql ("Freshness") and bench/freshness.ts. */
-export const DEFAULT_KAFKA_MAX_BLOCK_SIZE = 100;
+/** One row per block: see migrations/clickhouse/0011_constant_cost_dedup.sql and bench/freshness.ts. */
+export const DEFAULT_KAFKA_MAX_BLOCK_SIZE = 1;
+
+/** See migrations/clickhouse/0011_constant_cost_dedup.sql: ids are kept 3 to 4 slots. */
+export const DEFAULT_DEDUP_SLOT_SECONDS = 30_000;
 
 export interface ClickHouseMigratorOptions {
   client: ClickHouseClient;
@@ -35,6 +39,8 @@ export interface ClickHouseMigratorOptions {
   topicPrefix: string;
   /** Rows per Kafka engine block: the freshness / part-count trade-off. */
   kafkaMaxBlockSize?: number;
+  /** Seconds per dedup slot (0011_constant_cost_dedup.sql); fixed when that file first runs. */
+  dedupSlotSeconds?: number;
   /** `null` creates Kafka engine tables as Null tables (fixture-fed tests, other engines). */
   kafkaEngine?: 'kafka' | 'null';
   /** How the server chains views; measured on the server when not given. */
@@ -51,7 +57,8 @@ export function renderMigration(
     .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '')
     .replaceAll('{kafka_brokers}', vars.kafkaBrokers)
     .replaceAll('{topic_prefix}', vars.topicPrefix)
-    .replaceAll('{kafka_max_block_size}', String(vars.kafkaMaxBlockSize ?? DEFAULT_KAFKA_MAX_BLOCK_SIZE));
+    .replaceAll('{kafka_max_block_size}', String(vars.kafkaMaxBlockSize ?? DEFAULT_KAFKA_MAX_BLOCK_SIZE))
+    .replaceAll('{dedup_slot_seconds}', String(vars.dedupSlotSeconds ?? DEFAULT_DEDUP_SLOT_SECONDS));
   return vars.kafkaEngine === 'null'
     ? rendered.replace(/ENGINE\s*=\s*Kafka\s+SETTINGS[^;]*/g, 'ENGINE = Null')
     : rendered;

@@ -25,7 +25,7 @@ const GROUP_SUFFIX: Record<TopicName, string> = {
 
 export async function createTestPipeline(
   prefix: string,
-  options: { kafkaTimeoutMs?: number; kafkaMaxBlockSize?: number } = {},
+  options: { kafkaTimeoutMs?: number; kafkaMaxBlockSize?: number; dedupSlotSeconds?: number } = {},
 ) {
   const database = uniqueName(prefix);
   const topicPrefix = `${database}.`;
@@ -42,6 +42,7 @@ export async function createTestPipeline(
     kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
     topicPrefix,
     kafkaMaxBlockSize: options.kafkaMaxBlockSize,
+    dedupSlotSeconds: options.dedupSlotSeconds,
   }).migrate();
   const failed = results.find((r) => r.status === 'failed');
   if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);

@@ -25,10 +25,19 @@ ALL INNER JOIN (
     any(lookback) AS location_lookback,
     any(min_prior) AS location_min_prior,
     any(rule_enabled) AS location_enabled,
-    arraySort(groupArray(tuple(concat(toString(timestamp_ms), '/', toString(id)), toString(country)))) AS history,
+    arraySort(groupUniqArray(tuple(concat(toString(timestamp_ms), '/', toString(id)), toString(country)))) AS history,
     arrayMap(x -> tupleElement(x, 1), history) AS history_keys,
     arrayMap(x -> tupleElement(x, 2), history) AS history_countries
-  FROM {database}.ticket_sales
+  FROM (
+    -- Only the users who bought in this window, each an index range of sales_by_user (which
+    -- keeps two days: a look-back longer than that sees two days).
+    SELECT user_id, event_time, timestamp_ms, id, country
+    FROM {database}.sales_by_user
+    WHERE user_id IN (
+        SELECT user_id FROM {database}.ticket_sales_ids
+        WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
+      )
+  ) AS recent
   CROSS JOIN (
     SELECT
       argMax(window_seconds, tuple(updated_at, revision)) AS lookback,

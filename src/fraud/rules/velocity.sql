@@ -25,12 +25,21 @@ ALL INNER JOIN (
     any(w) AS velocity_window,
     any(order_limit) AS velocity_limit,
     any(rule_enabled) AS velocity_enabled,
-    arraySort(groupArray(tuple(
+    arraySort(groupUniqArray(tuple(
       concat(toString(intDiv(toUInt32(event_time), w)), '/', toString(timestamp_ms), '/', toString(id)),
       intDiv(toUInt32(event_time), w)))) AS orders,
     arrayMap(x -> tupleElement(x, 1), orders) AS order_keys,
     arrayMap(x -> tupleElement(x, 2), orders) AS order_buckets
-  FROM {database}.ticket_sales
+  FROM (
+    -- Only the users who bought in this window, each an index range of sales_by_user.
+    SELECT user_id, event_time, timestamp_ms, id
+    FROM {database}.sales_by_user
+    WHERE user_id IN (
+        SELECT user_id FROM {database}.ticket_sales_ids
+        WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
+      )
+      AND event_time >= now() - INTERVAL 2 HOUR
+  ) AS recent
   CROSS JOIN (
     SELECT
       greatest(argMax(window_seconds, tuple(updated_at, revision)), 1) AS w,
@@ -39,7 +48,6 @@ ALL INNER JOIN (
     FROM {database}.fraud_rules
     WHERE rule = 'velocity'
   ) AS velocity_rule
-  WHERE event_time >= now() - INTERVAL 2 HOUR
   GROUP BY user_id
 ) AS user_orders USING (user_id)
 WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}

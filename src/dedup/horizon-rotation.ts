@@ -1,0 +1,135 @@
+/**
+ * Keeps the dedup horizon bounded (migrations/clickhouse/0011_constant_cost_dedup.sql): near
+ * the end of each slot, empties the Set that the next slot will fill, which holds the ids of
+ * four slots ago; and drops daily partitions of the tables that only need recent rows.
+ * Nothing is lost when this job is late or down: a set that was not emptied keeps its old ids
+ * as well, and dedup stays exact; only memory grows until the next run.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { str } from '../sql/literals.js';
+
+/** Sets per stream; slot n writes set n % 4. */
+export const DEDUP_SETS = 4;
+
+/** The deduplicated streams, each with Set tables `<stream>_seen_0..3`. */
+export const DEDUP_STREAMS = ['ticket_sales', 'user_interactions', 'system_metrics'] as const;
+
+/**
+ * Tables whose daily partitions are dropped once older than `keepDays`.
+ * `ticket_sales_ids`: the fraud rules read only sales ingested since their last run (a day
+ * back at most, on a first run). `sales_by_user`: the history the rules look back on (a day).
+ */
+export const RETAINED_TABLES = [
+  { table: 'ticket_sales_ids', keepDays: 2 },
+  { table: 'sales_by_user', keepDays: 2 },
+] as const;
+
+export interface DedupHorizonOptions {
+  clickhouse: ClickHouseClient;
+  database: string;
+  logger: Logger;
+  /** How often to check; must be well under the lead below. */
+  checkIntervalMs: number;
+  /**
+   * How long before a slot ends the next slot's set may be emptied (default: a quarter slot,
+   * at most 10 minutes). An id is remembered at least 3 slots minus this.
+   */
+  leadSeconds?: number;
+  /** No set is emptied this close to the slot's end (default: half the lead, at most 60 s). */
+  marginSeconds?: number;
+}
+
+export interface HorizonCheck {
+  /** The slot the server's clock is in. */
+  slot: number;
+  /** Sets emptied by this check (`<stream>_seen_<k>`). */
+  emptied: string[];
+  /** Partitions dropped by this check (`<table>:<partition id>`). */
+  droppedPartitions: string[];
+}
+
+export function createDedupHorizon(options: DedupHorizonOptions) {
+  const { clickhouse, database, logger } = options;
+  let slotSeconds: number | undefined;
+  let emptiedFor = -1;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let closed = false;
+
+  async function rows<T>(query: string): Promise<T[]> {
+    return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
+  }
+
+  /** The slot length the dedup views were created with, and the server's clock. */
+  async function clock(): Promise<{ slotSeconds: number; now: number }> {
+    const [row] = await rows<{ slot: number | null; now: number }>(
+      `SELECT (SELECT any(slot_seconds) FROM ${database}.dedup_settings) AS slot, toUInt32(now()) AS now`,
+    );
+    slotSeconds ??= Number(row?.slot);
+    if (!(slotSeconds > 0))
+      throw new Error(`${database}.dedup_settings holds no slot length: run the migrations`);
+    return { slotSeconds, now: Number(row?.now) };
+  }
+
+  /** Drops whole daily partitions older than each table's `keepDays` (partition ids are YYYYMMDD). */
+  async function dropOldPartitions(): Promise<string[]> {
+    const dropped: string[] = [];
+    for (const { table, keepDays } of RETAINED_TABLES) {
+      const old = await rows<{ partition_id: string }>(
+        `SELECT DISTINCT partition_id FROM system.parts
+         WHERE database = ${str(database).text} AND table = ${str(table).text} AND active
+           AND length(partition_id) = 8 AND partition_id < toString(toYYYYMMDD(today() - ${keepDays}))`,
+      );
+      for (const { partition_id } of old) {
+        await clickhouse.command({
+          query: `ALTER TABLE ${database}.${table} DROP PARTITION ID ${str(partition_id).text}`,
+        });
+        dropped.push(`${table}:${partition_id}`);
+      }
+    }
+    return dropped;
+  }
+
+  /** Empties the next slot's sets when the clock is inside the lead window, then drops old partitions. */
+  async function checkOnce(): Promise<HorizonCheck> {
+    const { slotSeconds: s, now } = await clock();
+    const lead = options.leadSeconds ?? Math.min(600, Math.floor(s / 4));
+    const margin = options.marginSeconds ?? Math.min(60, Math.floor(lead / 2));
+    const slot = Math.floor(now / s);
+    const end = (slot + 1) * s;
+    const emptied: string[] = [];
+    if (now >= end - lead && now < end - margin && emptiedFor !== slot + 1) {
+      const next = (slot + 1) % DEDUP_SETS;
+      for (const stream of DEDUP_STREAMS) {
+        await clickhouse.command({ query: `TRUNCATE TABLE ${database}.${stream}_seen_${next}` });
+        emptied.push(`${stream}_seen_${next}`);
+      }
+      emptiedFor = slot + 1;
+      logger.info({ emptied, slot }, 'dedup sets of the next slot emptied');
+    }
+    const droppedPartitions = await dropOldPartitions();
+    if (droppedPartitions.length > 0) logger.info({ droppedPartitions }, 'old partitions dropped');
+    return { slot, emptied, droppedPartitions };
+  }
+
+  return {
+    checkOnce,
+    /** Checks every `checkIntervalMs` until close(); a failed check is logged and retried. */
+    start(): void {
+      const tick = async function dedupHorizonTick() {
+        running = checkOnce().catch((err: unknown) =>
+          logger.warn({ err }, 'dedup horizon check failed; retrying'),
+        );
+        await running;
+        if (!closed) timer = setTimeout(tick, options.checkIntervalMs);
+      };
+      timer = setTimeout(tick, 0);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
