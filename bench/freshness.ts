@@ -1,118 +1,261 @@
 /**
- * `npm run bench:freshness -- [--rate 1000] [--seconds 20]`: how long after the API's 202 an
- * event is counted in `sales_per_minute`, at a steady rate, with the stack's tuned Kafka engine
- * (stream_flush_interval_ms 100 from stack/clickhouse/users.d, kafka_max_block_size 100 in the
- * migrations) and with ClickHouse's defaults (7500 ms, 65,536 rows), measured in the same run. Restarts the local stack's ClickHouse between the two,
- * so it needs `npm run stack -- up` (not an external ClickHouse).
+ * `npm run bench:freshness -- [--rates 5,50,500,2000] [--seconds 20] [--history 86400000]`:
+ * how long after the API's 202 an event is counted, at steady rates, in each live view:
+ * `sales_per_minute`, `engagement_per_minute`, `metrics_per_minute`, `rejected_events`, and
+ * how long until a large sale's alert is in `fraud_alerts` (the fraud rule runner runs with its
+ * configured interval and lag). Each kind is sent at the full rate in its own requests: one
+ * event per request up to 50/s, batches of rate/50 above.
  *
- * Each batch gets its own show id; a poller reads `sales_per_minute` every 25 ms and records
- * when each show's orders are all counted. Latency = seen - acknowledged (includes up to one
- * poll interval).
+ * Two configurations in the same run, on the same machine: the stack's (the server profile's
+ * stream_flush_interval_ms 100, one-row Kafka blocks from the migrations) and ClickHouse's
+ * defaults (7500 ms, 65,536 rows) as the baseline. The local ClickHouse is restarted between
+ * them, so this needs `npm run stack -- up` (not an external ClickHouse). Before traffic, each
+ * configuration's dedup sets are loaded with `--history` ids (a day at 1,000 events/s).
+ *
+ * Latency = first poll (every 50 ms) that sees all of a request's events - its 202. Also printed
+ * per rate: parts created per second in the pipeline's database, the most active parts in one
+ * partition at the end, and merges still running.
  */
 import { Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { createFraudRuleRunner } from '../src/fraud/rule-runner.js';
+import {
+  DEFAULT_KAFKA_MAX_BLOCK_SIZE,
+  DEFAULT_DEDUP_SLOT_SECONDS,
+} from '../src/migrate/clickhouse-migrator.js';
+import { createIsolatedPipeline, type IsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
 import { clickHouseService } from '../scripts/stack/clickhouse.js';
 import { stackDirs } from '../scripts/stack/service.js';
-import { ticketSale } from '../test/fixtures/events.js';
-import { config } from '../test/integration/helpers.js';
-import { createTestPipeline } from '../test/integration/pipeline.js';
-import { DEFAULT_KAFKA_MAX_BLOCK_SIZE } from '../src/migrate/clickhouse-migrator.js';
-import { describeRun, median, percentile } from './machine.js';
+import { describeRun, percentile } from './machine.js';
+import { KINDS, taggedEvents, type Kind } from './tagged-events.js';
 
 const opts = new Command('bench:freshness')
-  .option('--rate <events/s>', 'events per second', (v) => Number(v), 1000)
-  .option('--seconds <n>', 'seconds of traffic per configuration', (v) => Number(v), 20)
-  .option('--batch <n>', 'events per request', (v) => Number(v), 100)
+  .option('--rates <list>', 'events per second of each kind, comma-separated', '5,50,500,2000')
+  .option('--seconds <n>', 'seconds of traffic per rate', (v) => Number(v), 20)
+  .option('--history <ids>', 'ids preloaded into the sales dedup sets', (v) => Number(v), 86_400_000)
+  .option('--no-baseline', 'skip the ClickHouse-defaults configuration')
   .parse()
-  .opts<{ rate: number; seconds: number; batch: number }>();
+  .opts<{ rates: string; seconds: number; history: number; baseline: boolean }>();
+const rates = opts.rates.split(',').map(Number);
 
+const config = loadConfig();
 if (process.env.CLICKHOUSE_URL)
   throw new Error('bench:freshness restarts the local ClickHouse; unset CLICKHOUSE_URL');
 const dirs = stackDirs(config.TICKETPULSE_STACK_DIR);
-const quiet = () => undefined;
+const API_KEY = 'bench-freshness-key';
+const GIVE_UP_MS = 30_000;
+const POLL_MS = 50;
 
-async function measure(label: string, kafkaMaxBlockSize?: number): Promise<number[]> {
-  const p = await createTestPipeline(`bench_fresh`, { kafkaMaxBlockSize });
-  const acked = new Map<string, number>();
-  const seen = new Map<string, number>();
-  const expected = new Map<string, number>();
-  let polling = true;
+type Target = Kind | 'alert';
+const TARGETS: Target[] = [...KINDS, 'alert'];
+const LABEL: Record<Target, string> = {
+  sale: 'sales_per_minute',
+  interaction: 'engagement_per_minute',
+  metric: 'metrics_per_minute',
+  rejected: 'rejected_events',
+  alert: 'fraud_alerts (large sale)',
+};
+/** Per target: tag and how many of its records are counted so far. */
+function countQuery(db: string, target: Target): string {
+  switch (target) {
+    case 'sale':
+      return `SELECT event_id AS tag, sum(orders) AS n FROM ${db}.sales_per_minute GROUP BY tag`;
+    case 'interaction':
+      return `SELECT event_id AS tag, sum(interactions) AS n FROM ${db}.engagement_per_minute GROUP BY tag`;
+    case 'metric':
+      return `SELECT name AS tag, sum(samples) AS n FROM ${db}.metrics_per_minute GROUP BY tag`;
+    case 'rejected':
+      return `SELECT extract(raw, '"event_id":"([^"]*)"') AS tag, count() AS n FROM ${db}.rejected_events GROUP BY tag`;
+    case 'alert':
+      return `SELECT event_id AS tag, count() AS n FROM ${db}.fraud_alerts WHERE rule = 'large_amount' GROUP BY tag`;
+  }
+}
+
+interface Sent {
+  target: Target;
+  expected: number;
+  ackedAt: number;
+  seenAt?: number;
+}
+
+async function runRate(p: IsolatedPipeline, rate: number) {
+  const batch = rate <= 50 ? 1 : Math.round(rate / 50);
+  const interval = (batch / rate) * 1000;
+  const sent = new Map<string, Sent>(); // key: target/tag
+  let sending = true;
   let lastAck = performance.now();
-  const poller = (async () => {
-    while (polling || seen.size < acked.size) {
-      const rows = await p.query<{ event_id: string; orders: string }>(
-        `SELECT event_id, sum(orders) AS orders FROM ${p.database}.sales_per_minute GROUP BY event_id`,
+  const poller = (async function poll() {
+    while (sending || [...sent.values()].some((s) => s.seenAt === undefined)) {
+      const results = await Promise.all(
+        TARGETS.map((t) => p.query<{ tag: string; n: string }>(countQuery(p.database, t))),
       );
       const now = performance.now();
-      for (const row of rows) {
-        if (!seen.has(row.event_id) && Number(row.orders) >= (expected.get(row.event_id) ?? Infinity)) {
-          seen.set(row.event_id, now);
+      TARGETS.forEach((target, i) => {
+        for (const row of results[i]!) {
+          const s = sent.get(`${target}/${row.tag}`);
+          if (s && s.seenAt === undefined && Number(row.n) >= s.expected) s.seenAt = now;
         }
-      }
-      if (!polling && performance.now() - lastAck > 60_000) break; // give up on stragglers
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      });
+      if (!sending && now - lastAck > GIVE_UP_MS) break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   })();
-  const interval = (opts.batch / opts.rate) * 1000;
+  const parts = sampleParts(p);
+
   const started = performance.now();
-  let n = 0;
+  let i = 0;
+  let posted = 0;
   while (performance.now() - started < opts.seconds * 1000) {
-    const due = started + n * interval;
-    const wait = due - performance.now();
+    const wait = started + i * interval - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const show = `fresh-${n}`;
-    expected.set(show, opts.batch);
-    const res = await p.post(
-      Array.from({ length: opts.batch }, () => ticketSale({}, { event_id: show, user_id: `u-${n}` })),
+    await Promise.all(
+      KINDS.map(async (kind) => {
+        const tag = `r${rate}-${kind}-${i}`;
+        const res = await p.post(taggedEvents(kind, tag, batch, kind === 'sale'));
+        if (res.status !== 202) throw new Error(`API answered ${res.status}: ${await res.text()}`);
+        lastAck = performance.now();
+        sent.set(`${kind}/${tag}`, { target: kind, expected: batch, ackedAt: lastAck });
+        if (kind === 'sale') sent.set(`alert/${tag}`, { target: 'alert', expected: 1, ackedAt: lastAck });
+        posted += batch;
+      }),
     );
-    if (res.status !== 202) throw new Error(`API answered ${res.status}`);
-    lastAck = performance.now();
-    acked.set(show, lastAck);
-    n += 1;
+    i += 1;
   }
-  const achieved = (n * opts.batch) / ((performance.now() - started) / 1000);
-  polling = false;
+  const achieved = posted / KINDS.length / ((performance.now() - started) / 1000);
+  sending = false;
   await poller;
-  await p.close();
-  const latencies = [...acked].flatMap(([show, at]) => {
-    const s = seen.get(show);
-    return s === undefined ? [] : [s - at];
-  });
-  const missing = acked.size - latencies.length;
-  console.log(
-    `${label.padEnd(28)} | ${achieved.toFixed(0).padStart(8)} | ${fmt(percentile(latencies, 50))} | ${fmt(percentile(latencies, 95))} | ${fmt(percentile(latencies, 99))} | ${fmt(Math.max(...latencies))} | ${missing}`,
+  const partStats = await parts.stop();
+  return { batch, achieved, sent: [...sent.values()], partStats };
+}
+
+/** Samples system.parts every second: distinct parts seen (created), active parts per partition, merges. */
+function sampleParts(p: IsolatedPipeline) {
+  const seen = new Set<string>();
+  const started = performance.now();
+  let running = true;
+  const where = `database = '${p.database}'`;
+  const loop = (async function sample() {
+    while (running) {
+      const rows = await p.query<{ part: string }>(
+        `SELECT concat(table, '/', name) AS part FROM system.parts WHERE ${where}`,
+      );
+      for (const r of rows) seen.add(r.part);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
+  const initial = p.query<{ part: string }>(
+    `SELECT concat(table, '/', name) AS part FROM system.parts WHERE ${where}`,
   );
-  return latencies;
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      const before = new Set((await initial).map((r) => r.part));
+      const created = [...seen].filter((x) => !before.has(x)).length;
+      const [active] = await p.query<{ most: string }>(
+        `SELECT max(n) AS most FROM (SELECT count() AS n FROM system.parts WHERE ${where} AND active GROUP BY table, partition_id)`,
+      );
+      const [merges] = await p.query<{ n: string }>(`SELECT count() AS n FROM system.merges WHERE ${where}`);
+      return {
+        createdPerSecond: created / ((performance.now() - started) / 1000),
+        mostActive: Number(active?.most ?? 0),
+        merges: Number(merges?.n ?? 0),
+      };
+    },
+  };
+}
+
+async function preloadHistory(p: IsolatedPipeline, ids: number) {
+  if (ids <= 0) return;
+  const [row] = await p.query<{ now: number }>(`SELECT toUInt32(now()) AS now`);
+  const previous = (Math.floor(Number(row?.now) / DEFAULT_DEDUP_SLOT_SECONDS) + 3) % 4;
+  const started = performance.now();
+  for (let done = 0; done < ids; done += 10_000_000) {
+    await p.clickhouse.command({
+      query: `INSERT INTO ${p.database}.ticket_sales_seen_${previous} SELECT generateUUIDv4() FROM numbers(${Math.min(10_000_000, ids - done)})`,
+    });
+  }
+  console.log(
+    `  (${ids.toLocaleString('en')} ids loaded into ticket_sales_seen_${previous} in ${((performance.now() - started) / 1000).toFixed(0)} s)`,
+  );
 }
 
 function fmt(ms: number): string {
-  return `${ms.toFixed(0).padStart(6)} ms`;
+  return Number.isFinite(ms) ? `${ms.toFixed(0).padStart(6)} ms` : '         -';
+}
+
+async function measureConfiguration(label: string, kafkaMaxBlockSize: number) {
+  const p = await createIsolatedPipeline({
+    config,
+    name: `bench_fresh_${Date.now().toString(36)}`,
+    apiKey: API_KEY,
+    kafkaMaxBlockSize,
+  });
+  const runner = createFraudRuleRunner({
+    clickhouse: p.clickhouse,
+    database: p.database,
+    logger: pino({ level: 'silent' }),
+    intervalMs: config.FRAUD_RULES_INTERVAL_MS,
+    lagMs: config.FRAUD_RULES_LAG_MS,
+  });
+  try {
+    console.log(`\n${label}`);
+    await preloadHistory(p, opts.history);
+    runner.start();
+    console.log(
+      'rate/s | batch | achieved/s | target                    |       p50 |       p95 |       p99 |       max | not seen in 30 s',
+    );
+    console.log(
+      '------ | ----- | ---------- | ------------------------- | --------- | --------- | --------- | --------- | ---------------',
+    );
+    const partsLines: string[] = [];
+    for (const rate of rates) {
+      const r = await runRate(p, rate);
+      for (const target of TARGETS) {
+        const mine = r.sent.filter((s) => s.target === target);
+        const lat = mine.flatMap((s) => (s.seenAt === undefined ? [] : [s.seenAt - s.ackedAt]));
+        const missing = mine.length - lat.length;
+        console.log(
+          `${String(rate).padStart(6)} | ${String(r.batch).padStart(5)} | ${r.achieved.toFixed(0).padStart(10)} | ${LABEL[target].padEnd(25)} | ${fmt(percentile(lat, 50))} | ${fmt(percentile(lat, 95))} | ${fmt(percentile(lat, 99))} | ${fmt(lat.length ? Math.max(...lat) : NaN)} | ${missing} of ${mine.length}`,
+        );
+      }
+      partsLines.push(
+        `${String(rate).padStart(6)} | ${r.partStats.createdPerSecond.toFixed(1).padStart(15)} | ${String(r.partStats.mostActive).padStart(27)} | ${String(r.partStats.merges).padStart(14)}`,
+      );
+    }
+    console.log('\nrate/s | parts created/s | most active parts/partition | merges running');
+    console.log('------ | --------------- | --------------------------- | --------------');
+    for (const line of partsLines) console.log(line);
+  } finally {
+    await runner.close();
+    await p.close();
+  }
 }
 
 async function restartClickHouse(profileOverrides?: Record<string, string>) {
   await clickHouseService(dirs).stop();
-  await clickHouseService(dirs, { profileOverrides }).start(quiet);
+  await clickHouseService(dirs, { profileOverrides }).start(() => undefined);
 }
 
 console.log(
   describeRun(
-    `npm run bench:freshness -- --rate ${opts.rate} --seconds ${opts.seconds} --batch ${opts.batch}`,
+    `npm run bench:freshness -- --rates ${opts.rates} --seconds ${opts.seconds} --history ${opts.history}${opts.baseline ? '' : ' --no-baseline'}`,
   ),
 );
-console.log(`\nlatency from 202 to counted in sales_per_minute; ${opts.batch} events per request\n`);
-console.log(
-  'configuration                | events/s |       p50 |       p95 |       p99 |       max | not seen',
-);
-console.log(
-  '---------------------------- | -------- | --------- | --------- | --------- | --------- | --------',
-);
 try {
-  const tuned = await measure(`tuned (100 ms, ${DEFAULT_KAFKA_MAX_BLOCK_SIZE} rows)`);
-  await restartClickHouse({ stream_flush_interval_ms: '7500' });
-  const defaults = await measure('default (7500 ms, 65536 rows)', 65_536);
-  console.log(
-    `\np95 ratio default/tuned: ${(percentile(defaults, 95) / percentile(tuned, 95)).toFixed(1)}x; medians ${median(tuned).toFixed(0)} vs ${median(defaults).toFixed(0)} ms`,
+  await measureConfiguration(
+    `tuned: stream_flush_interval_ms 100, kafka_max_block_size ${DEFAULT_KAFKA_MAX_BLOCK_SIZE}`,
+    DEFAULT_KAFKA_MAX_BLOCK_SIZE,
   );
+  if (opts.baseline) {
+    await restartClickHouse({ stream_flush_interval_ms: '7500' });
+    await measureConfiguration(
+      'baseline, ClickHouse defaults: stream_flush_interval_ms 7500, kafka_max_block_size 65536',
+      65_536,
+    );
+  }
 } finally {
-  await restartClickHouse();
+  if (opts.baseline) await restartClickHouse();
 }
 process.exit(0);

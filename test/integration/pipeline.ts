@@ -1,19 +1,14 @@
-// An isolated ingest pipeline on the real stack for one test file: its own ClickHouse
-// database (all real migrations applied), its own topics (prefix), its own producer and app.
-import type { Hono } from 'hono';
-import { pino } from 'pino';
-import { createApp } from '../../src/api/app.js';
-import { createClickHouse } from '../../src/clients/clickhouse.js';
-import { createKafka } from '../../src/clients/kafka.js';
-import { createKafkaEventSink } from '../../src/events/kafka-event-sink.js';
-import { ensureTopics, topicNames, type TopicName } from '../../src/events/topics.js';
+// An isolated ingest pipeline on the real stack for one test file (src/pipeline: its own
+// ClickHouse database with every migration, its own topics, producer and app), plus what the
+// tests wait for and poke at.
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
+import { topicNames, type TopicName } from '../../src/events/topics.js';
 import { uuid } from '../../src/sql/literals.js';
-import { createClickHouseMigrator } from '../../src/migrate/clickhouse-migrator.js';
+import { createIsolatedPipeline } from '../../src/pipeline/isolated-pipeline.js';
+import { pino } from 'pino';
 import { config, eventually, uniqueName } from './helpers.js';
 
 export const API_KEY = 'test-key-123456';
-const MIGRATIONS = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
 
 /** Kafka consumer group of each topic's ClickHouse Kafka table (see the migrations). */
 const GROUP_SUFFIX: Record<TopicName, string> = {
@@ -27,43 +22,13 @@ export async function createTestPipeline(
   prefix: string,
   options: { kafkaTimeoutMs?: number; kafkaMaxBlockSize?: number; dedupSlotSeconds?: number } = {},
 ) {
-  const database = uniqueName(prefix);
-  const topicPrefix = `${database}.`;
-  const kafka = createKafka(config, { retries: 2 });
-  const clickhouse = createClickHouse(config);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicPrefix);
-  const results = await createClickHouseMigrator({
-    client: clickhouse,
-    dir: MIGRATIONS,
-    database,
-    cluster: '',
-    kafkaBrokers: config.CLICKHOUSE_KAFKA_BROKERS ?? config.KAFKA_BROKERS,
-    topicPrefix,
-    kafkaMaxBlockSize: options.kafkaMaxBlockSize,
-    dedupSlotSeconds: options.dedupSlotSeconds,
-  }).migrate();
-  const failed = results.find((r) => r.status === 'failed');
-  if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
-
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
+  const base = await createIsolatedPipeline({
+    config,
+    name: uniqueName(prefix),
+    apiKey: API_KEY,
+    ...options,
   });
-  const app: Hono = createApp({
-    logger: pino({ level: 'silent' }),
-    probes: [],
-    healthTimeoutMs: 1000,
-    ingest: {
-      sink: createKafkaEventSink({ producer, topicPrefix, timeoutMs: options.kafkaTimeoutMs ?? 5000 }),
-      apiKeys: new Map([[API_KEY, 'test']]),
-      maxBodyBytes: 5 * 1024 * 1024,
-      maxRecords: 10_000,
-      retryAfterSeconds: 5,
-    },
-  });
+  const { database, topicPrefix, clickhouse, admin, query } = base;
 
   const fraudRules = createFraudRuleRunner({
     clickhouse,
@@ -73,26 +38,8 @@ export async function createTestPipeline(
     lagMs: 0,
   });
 
-  async function query<T>(text: string): Promise<T[]> {
-    const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
-    return result.json<T>();
-  }
-
   return {
-    database,
-    topicPrefix,
-    app,
-    clickhouse,
-    query,
-
-    /** POSTs a body to /v1/events in-process. */
-    post(body: unknown, contentType = 'application/json') {
-      return app.request('/v1/events', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': contentType },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      });
-    },
+    ...base,
 
     async count(table: string, where = '1'): Promise<number> {
       const [row] = await query<{ n: string }>(
@@ -181,14 +128,6 @@ export async function createTestPipeline(
         earliest: true,
       });
       await clickhouse.command({ query: `ATTACH TABLE ${database}.${queueTable}` });
-    },
-
-    async close(): Promise<void> {
-      await producer.disconnect();
-      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      await clickhouse.close();
-      await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
-      await admin.disconnect();
     },
   };
 }
