@@ -3,12 +3,15 @@
  * how long after the API's 202 an event is counted, at steady rates, in each live view:
  * `sales_per_minute`, `engagement_per_minute`, `metrics_per_minute`, `rejected_events`, and
  * how long until a large sale's alert is in `fraud_alerts` (the fraud rule runner runs with its
- * configured interval and lag). Each kind is sent at the full rate in its own requests: one
- * event per request up to 50/s, batches of rate/50 above.
+ * configured interval and lag). Sales are sent at the rate, in requests of one event up to
+ * 50/s and batches of rate/50 above; interactions, metrics and malformed records (quarantined)
+ * each at a quarter of it, in requests of their own.
  *
  * Two configurations in the same run, on the same machine: the stack's (the server profile's
- * stream_flush_interval_ms 100, one-row Kafka blocks from the migrations) and ClickHouse's
- * defaults (7500 ms, 65,536 rows) as the baseline. The local ClickHouse is restarted between
+ * stream_flush_interval_ms 100, one-row Kafka blocks from the migrations, the service's Kafka
+ * heartbeats) and ClickHouse's defaults (7500 ms, 65,536 rows, no heartbeats) as the baseline.
+ * Requests arrive at random (Poisson) by default, as buyers do: pauses are what 18.16 handles
+ * worst. The local ClickHouse is restarted between
  * them, so this needs `npm run stack -- up` (not an external ClickHouse). Before traffic, each
  * configuration's dedup sets are loaded with `--history` ids (a day at 1,000 events/s).
  *
@@ -31,12 +34,14 @@ import { describeRun, percentile } from './machine.js';
 import { KINDS, taggedEvents, type Kind } from './tagged-events.js';
 
 const opts = new Command('bench:freshness')
-  .option('--rates <list>', 'events per second of each kind, comma-separated', '5,50,500,2000')
+  .option('--rates <list>', 'sales per second, comma-separated', '5,50,500,2000')
   .option('--seconds <n>', 'seconds of traffic per rate', (v) => Number(v), 20)
   .option('--history <ids>', 'ids preloaded into the sales dedup sets', (v) => Number(v), 86_400_000)
+  .option('--arrivals <kind>', 'poisson (random gaps, as real buyers) or uniform', 'poisson')
   .option('--no-baseline', 'skip the ClickHouse-defaults configuration')
   .parse()
-  .opts<{ rates: string; seconds: number; history: number; baseline: boolean }>();
+  .opts<{ rates: string; seconds: number; history: number; arrivals: string; baseline: boolean }>();
+if (!['poisson', 'uniform'].includes(opts.arrivals)) throw new Error('--arrivals is poisson or uniform');
 const rates = opts.rates.split(',').map(Number);
 
 const config = loadConfig();
@@ -85,12 +90,15 @@ async function runRate(p: IsolatedPipeline, rate: number) {
   const sent = new Map<string, Sent>(); // key: target/tag
   let sending = true;
   let lastAck = performance.now();
+  let slowestPoll = 0;
   const poller = (async function poll() {
     while (sending || [...sent.values()].some((s) => s.seenAt === undefined)) {
+      const pollStarted = performance.now();
       const results = await Promise.all(
         TARGETS.map((t) => p.query<{ tag: string; n: string }>(countQuery(p.database, t))),
       );
       const now = performance.now();
+      slowestPoll = Math.max(slowestPoll, now - pollStarted);
       TARGETS.forEach((target, i) => {
         for (const row of results[i]!) {
           const s = sent.get(`${target}/${row.tag}`);
@@ -106,27 +114,48 @@ async function runRate(p: IsolatedPipeline, rate: number) {
   const started = performance.now();
   let i = 0;
   let posted = 0;
-  while (performance.now() - started < opts.seconds * 1000) {
-    const wait = started + i * interval - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    await Promise.all(
-      KINDS.map(async (kind) => {
-        const tag = `r${rate}-${kind}-${i}`;
-        const res = await p.post(taggedEvents(kind, tag, batch, kind === 'sale'));
-        if (res.status !== 202) throw new Error(`API answered ${res.status}: ${await res.text()}`);
-        lastAck = performance.now();
-        sent.set(`${kind}/${tag}`, { target: kind, expected: batch, ackedAt: lastAck });
-        if (kind === 'sale') sent.set(`alert/${tag}`, { target: 'alert', expected: 1, ackedAt: lastAck });
-        posted += batch;
-      }),
-    );
-    i += 1;
+  try {
+    await send();
+  } finally {
+    sending = false;
+    await poller.catch(() => undefined);
   }
-  const achieved = posted / KINDS.length / ((performance.now() - started) / 1000);
-  sending = false;
-  await poller;
+  const achieved = posted / ((performance.now() - started) / 1000);
   const partStats = await parts.stop();
-  return { batch, achieved, sent: [...sent.values()], partStats };
+  return { batch, achieved, sent: [...sent.values()], partStats, slowestPoll };
+
+  /** Posts on schedule without waiting for earlier requests (up to 64 in flight). */
+  async function send() {
+    const inFlight = new Set<Promise<void>>();
+    let due = started;
+    while (performance.now() - started < opts.seconds * 1000) {
+      due += opts.arrivals === 'poisson' ? -Math.log(1 - Math.random()) * interval : interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (inFlight.size >= 64) await Promise.race(inFlight);
+      // Sales every tick; each other kind every fourth tick, in turn.
+      const kinds: Kind[] = i % 4 === 0 ? ['sale'] : ['sale', KINDS[i % 4]!];
+      for (const kind of kinds) {
+        const request = post(kind, `r${rate}-${kind}-${i}`).finally(() => inFlight.delete(request));
+        inFlight.add(request);
+      }
+      i += 1;
+    }
+    await Promise.all(inFlight);
+  }
+
+  async function post(kind: Kind, tag: string): Promise<void> {
+    const res = await p.post(taggedEvents(kind, tag, batch, kind === 'sale'));
+    // A request of only malformed records is answered 400; its records are quarantined.
+    const expected = kind === 'rejected' ? 400 : 202;
+    if (res.status !== expected) throw new Error(`API answered ${res.status}: ${await res.text()}`);
+    lastAck = performance.now();
+    sent.set(`${kind}/${tag}`, { target: kind, expected: batch, ackedAt: lastAck });
+    if (kind === 'sale') {
+      sent.set(`alert/${tag}`, { target: 'alert', expected: 1, ackedAt: lastAck });
+      posted += batch;
+    }
+  }
 }
 
 /** Samples system.parts every second: distinct parts seen (created), active parts per partition, merges. */
@@ -185,8 +214,9 @@ function fmt(ms: number): string {
   return Number.isFinite(ms) ? `${ms.toFixed(0).padStart(6)} ms` : '         -';
 }
 
-async function measureConfiguration(label: string, kafkaMaxBlockSize: number) {
+async function measureConfiguration(label: string, kafkaMaxBlockSize: number, heartbeatMs: number) {
   const p = await createIsolatedPipeline({
+    heartbeatMs,
     config,
     name: `bench_fresh_${Date.now().toString(36)}`,
     apiKey: API_KEY,
@@ -204,7 +234,7 @@ async function measureConfiguration(label: string, kafkaMaxBlockSize: number) {
     await preloadHistory(p, opts.history);
     runner.start();
     console.log(
-      'rate/s | batch | achieved/s | target                    |       p50 |       p95 |       p99 |       max | not seen in 30 s',
+      'rate/s | batch | sales/s    | target                    |       p50 |       p95 |       p99 |       max | not seen in 30 s',
     );
     console.log(
       '------ | ----- | ---------- | ------------------------- | --------- | --------- | --------- | --------- | ---------------',
@@ -221,11 +251,11 @@ async function measureConfiguration(label: string, kafkaMaxBlockSize: number) {
         );
       }
       partsLines.push(
-        `${String(rate).padStart(6)} | ${r.partStats.createdPerSecond.toFixed(1).padStart(15)} | ${String(r.partStats.mostActive).padStart(27)} | ${String(r.partStats.merges).padStart(14)}`,
+        `${String(rate).padStart(6)} | ${r.partStats.createdPerSecond.toFixed(1).padStart(15)} | ${String(r.partStats.mostActive).padStart(27)} | ${String(r.partStats.merges).padStart(14)} | ${r.slowestPoll.toFixed(0).padStart(13)} ms`,
       );
     }
-    console.log('\nrate/s | parts created/s | most active parts/partition | merges running');
-    console.log('------ | --------------- | --------------------------- | --------------');
+    console.log('\nrate/s | parts created/s | most active parts/partition | merges running | slowest poll');
+    console.log('------ | --------------- | --------------------------- | -------------- | ------------');
     for (const line of partsLines) console.log(line);
   } finally {
     await runner.close();
@@ -240,19 +270,21 @@ async function restartClickHouse(profileOverrides?: Record<string, string>) {
 
 console.log(
   describeRun(
-    `npm run bench:freshness -- --rates ${opts.rates} --seconds ${opts.seconds} --history ${opts.history}${opts.baseline ? '' : ' --no-baseline'}`,
+    `npm run bench:freshness -- --rates ${opts.rates} --seconds ${opts.seconds} --history ${opts.history} --arrivals ${opts.arrivals}${opts.baseline ? '' : ' --no-baseline'}`,
   ),
 );
 try {
   await measureConfiguration(
-    `tuned: stream_flush_interval_ms 100, kafka_max_block_size ${DEFAULT_KAFKA_MAX_BLOCK_SIZE}`,
+    `tuned: stream_flush_interval_ms 100, kafka_max_block_size ${DEFAULT_KAFKA_MAX_BLOCK_SIZE}, heartbeats every ${config.KAFKA_HEARTBEAT_MS} ms`,
     DEFAULT_KAFKA_MAX_BLOCK_SIZE,
+    config.KAFKA_HEARTBEAT_MS,
   );
   if (opts.baseline) {
     await restartClickHouse({ stream_flush_interval_ms: '7500' });
     await measureConfiguration(
-      'baseline, ClickHouse defaults: stream_flush_interval_ms 7500, kafka_max_block_size 65536',
+      'baseline, ClickHouse defaults: stream_flush_interval_ms 7500, kafka_max_block_size 65536, no heartbeats',
       65_536,
+      0,
     );
   }
 } finally {

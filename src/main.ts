@@ -1,6 +1,7 @@
 /**
  * `npm start`: the ticketpulse service process. Serves the HTTP API (`POST /v1/events`,
- * `GET /healthz`), runs the fraud rules and the dedup horizon job, and shuts down cleanly on SIGINT/SIGTERM.
+ * `GET /healthz`), sends the Kafka heartbeats, runs the fraud rules and the dedup horizon job,
+ * and shuts down cleanly on SIGINT/SIGTERM.
  */
 import { serve } from '@hono/node-server';
 import { loadConfig } from './config.js';
@@ -12,13 +13,15 @@ import { createLogger } from './logger.js';
 import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
 import { createDedupHorizon } from './dedup/horizon-rotation.js';
+import { createBlockHeartbeat } from './events/block-heartbeat.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
 const probes = createConfiguredProbes(config, config.HEALTH_TIMEOUT_MS);
 const clickhouse = createClickHouse(config);
 // Idempotent producer: broker-side dedup of its own retries; kafkajs needs one request in flight.
-const producer = createKafka(config, { retries: 2 }).producer({
+const kafka = createKafka(config, { retries: 2 });
+const producer = kafka.producer({
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
@@ -50,6 +53,17 @@ const fraudRules = createFraudRuleRunner({
 });
 fraudRules.start();
 
+const heartbeat =
+  config.KAFKA_HEARTBEAT_MS > 0
+    ? createBlockHeartbeat({
+        producer: kafka.producer({ allowAutoTopicCreation: false }),
+        topicPrefix: config.KAFKA_TOPIC_PREFIX,
+        logger,
+        intervalMs: config.KAFKA_HEARTBEAT_MS,
+      })
+    : undefined;
+heartbeat?.start();
+
 const dedupHorizon = createDedupHorizon({
   clickhouse,
   database: config.CLICKHOUSE_DATABASE,
@@ -65,7 +79,7 @@ const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.POR
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'shutting down');
   server.close();
-  await Promise.allSettled([fraudRules.close(), dedupHorizon.close()]);
+  await Promise.allSettled([fraudRules.close(), dedupHorizon.close(), heartbeat?.close()]);
   await Promise.allSettled([producer.disconnect(), clickhouse.close(), probes.close()]);
   process.exit(0);
 }

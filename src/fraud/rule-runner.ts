@@ -52,35 +52,51 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
     return seconds > 0 ? new Date(seconds * 1000) : undefined;
   }
 
-  /**
-   * The end of the window that is safe to evaluate now. `ticket_sales_ids` is written by one
-   * Kafka table whose passes run one after another, each stamping its rows with the second it
-   * ran (`ingested_at`): once a row of second S is visible, every earlier second is complete.
-   * So the window ends at the newest visible second, or at now minus the lag when that is later
-   * (no traffic). An alert then follows its sale by about a second, whatever the rate.
-   */
-  async function safeEnd(since: Date): Promise<Date> {
+  let lastSeen = '';
+
+  /** The newest ingest second at or after `since`, and how many sales are there. */
+  async function newestSince(since: Date): Promise<{ newest: number; count: number }> {
     const result = await clickhouse.query({
-      query: `SELECT toUInt32(max(ingested_at)) AS newest FROM ${database}.ticket_sales_ids
+      query: `SELECT toUInt32(max(ingested_at)) AS newest, count() AS n FROM ${database}.ticket_sales_ids
               WHERE ingested_at >= ${dateTime(since).text}`,
       format: 'JSONEachRow',
     });
-    const [row] = await result.json<{ newest: number | string }>();
-    const newest = Number(row?.newest ?? 0) * 1000;
-    return new Date(Math.max(newest, Math.floor((Date.now() - options.lagMs) / 1000) * 1000));
+    const [row] = await result.json<{ newest: number | string; n: number | string }>();
+    return { newest: Number(row?.newest ?? 0) * 1000, count: Number(row?.n ?? 0) };
   }
 
   /**
-   * Evaluates every rule over the sales ingested in [its watermark, until). `until` defaults to
-   * the safe end above. The first run of a rule starts one day back.
+   * Evaluates every rule over the sales ingested since its watermark, and moves the watermark.
+   *
+   * With `until`, the window is [watermark, until) and the watermark moves to `until`: the
+   * caller knows everything before it is in ClickHouse.
+   *
+   * Without it, the window reaches to the end of the newest second that holds a sale, and the
+   * watermark only to the newest second known complete. `ticket_sales_ids` is written by one
+   * Kafka table whose passes run one after another, each stamping its rows with the second it
+   * ran (`ingested_at`), so every second before the newest visible one is complete; the newest
+   * is complete once it is `lagMs` old. The newest second is therefore evaluated again while
+   * rows may still join it, and each rule skips sales it already alerted on. An alert follows
+   * its sale by well under a second plus one run, at any rate; with no new sale a run is one
+   * index lookup. The first run of a rule starts one day back.
    */
   async function runOnce(until?: Date): Promise<RuleRun[]> {
     const firstFrom = new Date(Math.floor(Date.now() / 1000) * 1000 - 86_400_000);
     const froms = new Map<string, Date>();
     for (const rule of rules) froms.set(rule.name, (await watermark(rule.name)) ?? firstFrom);
-    const earliest = new Date(Math.min(...[...froms.values()].map((d) => d.getTime())));
-    const end = until ?? (await safeEnd(earliest));
-    const to = new Date(Math.floor(end.getTime() / 1000) * 1000);
+    let to: Date;
+    let next: Date;
+    if (until) {
+      to = next = new Date(Math.floor(until.getTime() / 1000) * 1000);
+    } else {
+      const earliest = new Date(Math.min(...[...froms.values()].map((d) => d.getTime())));
+      const { newest, count } = await newestSince(earliest);
+      const seen = `${earliest.getTime()}/${newest}/${count}`;
+      if (count === 0 || seen === lastSeen) return [];
+      lastSeen = seen;
+      to = new Date(newest + 1000);
+      next = Date.now() - options.lagMs >= newest + 1000 ? to : new Date(newest);
+    }
     const runs: RuleRun[] = [];
     for (const rule of rules) {
       const from = froms.get(rule.name)!;
@@ -88,17 +104,18 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
       await clickhouse.command({ query: renderNamedQuery(rule, database, { from_time: from, to_time: to }) });
       runs.push({ rule: rule.name, from, to });
     }
-    if (runs.length > 0) {
+    const moved = runs.filter((r) => next > r.from);
+    if (moved.length > 0) {
       await clickhouse.insert({
         table: `${database}.fraud_rule_runs`,
-        values: runs.map((r) => ({
+        values: moved.map((r) => ({
           rule: r.rule,
-          evaluated_to: r.to.getTime() / 1000,
+          evaluated_to: next.getTime() / 1000,
           ran_at: Math.floor(Date.now() / 1000),
         })),
         format: 'JSONEachRow',
       });
-      for (const r of runs) watermarks.set(r.rule, r.to);
+      for (const r of moved) watermarks.set(r.rule, next);
     }
     return runs;
   }

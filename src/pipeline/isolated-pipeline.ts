@@ -10,6 +10,7 @@ import { createClickHouse } from '../clients/clickhouse.js';
 import { createKafka } from '../clients/kafka.js';
 import type { Config } from '../config.js';
 import { createKafkaEventSink } from '../events/kafka-event-sink.js';
+import { createBlockHeartbeat } from '../events/block-heartbeat.js';
 import { ensureTopics, topicNames } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 
@@ -27,6 +28,8 @@ export interface IsolatedPipelineOptions {
   kafkaMaxBlockSize?: number;
   /** Dedup slot length rendered into the migrations (default: the migrator's). */
   dedupSlotSeconds?: number;
+  /** Sends heartbeats to the topics every this many milliseconds, as the service does (default: none). */
+  heartbeatMs?: number;
 }
 
 /** Creates the database, topics, producer and app; `close()` deletes them all. */
@@ -69,6 +72,16 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     },
   });
 
+  const heartbeat = options.heartbeatMs
+    ? createBlockHeartbeat({
+        producer: kafka.producer({ allowAutoTopicCreation: false }),
+        topicPrefix,
+        logger: pino({ level: 'silent' }),
+        intervalMs: options.heartbeatMs,
+      })
+    : undefined;
+  heartbeat?.start();
+
   return {
     database,
     topicPrefix,
@@ -91,6 +104,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     },
 
     async close(): Promise<void> {
+      await heartbeat?.close();
       await producer.disconnect();
       await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
       await clickhouse.close();

@@ -50,6 +50,10 @@ ALL INNER JOIN (
   GROUP BY user_id
 ) AS user_history USING (user_id)
 WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
+  -- The runner evaluates the newest second again while rows may still join it: skip what fired.
+  AND id NOT IN (
+    SELECT sale_id FROM {database}.fraud_alerts_log WHERE rule = 'unusual_location' AND detected_at >= now() - INTERVAL 1 HOUR
+  )
   AND location_enabled = 1
   AND length(arraySlice(history_countries, 1,
         greatest(indexOf(history_keys, concat(toString(timestamp_ms), '/', toString(id))) - 1, 0)) AS prior_countries)
