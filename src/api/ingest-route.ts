@@ -9,10 +9,16 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { EventSink, QuarantinedRecord } from '../events/kafka-event-sink.js';
 import { SinkUnavailableError } from '../events/kafka-event-sink.js';
-import { isAccepted, validateEvent, type AcceptedEvent, type FieldError } from '../events/validate-event.js';
+import {
+  isAccepted,
+  validateEvent,
+  type AcceptedEvent,
+  type FieldError,
+  type RejectedEvent,
+} from '../events/validate-event.js';
 import { apiKeyAuth, type ApiKeyVariables } from './api-key-auth.js';
 import { HttpError } from './http-error.js';
-import { parseIngestBody } from './ingest-body.js';
+import { parseIngestBody, recordText } from './ingest-body.js';
 
 export interface IngestRouteOptions {
   sink: EventSink;
@@ -50,25 +56,28 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
       const accepted: AcceptedEvent[] = [];
       const quarantined: QuarantinedRecord[] = [];
 
-      records.forEach((record, index) => {
-        const result = record.parseError
-          ? { kind: 'rejected' as const, id: null, errors: [{ path: '', message: record.parseError }] }
-          : validateEvent(record.value, receivedAtMs);
+      const source = c.get('source');
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index]!;
+        const result =
+          record.parseError === undefined
+            ? validateEvent(record.value, receivedAtMs)
+            : rejectedUnparsed(record.parseError);
         if (isAccepted(result)) {
           accepted.push(result);
-          return;
+          continue;
         }
         const eventType = (record.value as { event_type?: unknown } | undefined)?.event_type;
         quarantined.push({
           index,
           id: result.id,
           eventType: typeof eventType === 'string' ? eventType.slice(0, 64) : '',
-          raw: record.raw,
+          raw: recordText(record),
           errors: result.errors,
           receivedAtMs,
-          source: c.get('source'),
+          source,
         });
-      });
+      }
 
       try {
         await options.sink.publish(accepted, quarantined);
@@ -93,4 +102,9 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
     },
   );
   return app;
+}
+
+/** An NDJSON line that is not JSON: rejected with the parser's message. */
+function rejectedUnparsed(parseError: string): RejectedEvent {
+  return { kind: 'rejected', id: null, errors: [{ path: '', message: parseError }] };
 }
