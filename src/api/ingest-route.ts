@@ -6,7 +6,6 @@
  * - 503 with Retry-After when Kafka did not acknowledge; then nothing counts as accepted.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { EventSink, QuarantinedRecord } from '../events/kafka-event-sink.js';
 import { SinkUnavailableError } from '../events/kafka-event-sink.js';
 import {
@@ -17,6 +16,7 @@ import {
   type RejectedEvent,
 } from '../events/validate-event.js';
 import { apiKeyAuth, type ApiKeyVariables } from './api-key-auth.js';
+import { createBodyReader } from './body-text.js';
 import { HttpError } from './http-error.js';
 import { parseIngestBody, recordText } from './ingest-body.js';
 
@@ -39,68 +39,60 @@ export interface IngestResponse {
 
 export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables: ApiKeyVariables }> {
   const now = options.now ?? Date.now;
+  const readBodyText = createBodyReader(options.maxBodyBytes);
   const app = new Hono<{ Variables: ApiKeyVariables }>();
 
-  app.post(
-    '/v1/events',
-    apiKeyAuth(options.apiKeys),
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError() {
-        throw new HttpError(413, 'body_too_large', `the body exceeds ${options.maxBodyBytes} bytes`);
-      },
-    }),
-    async function ingestEvents(c) {
-      const records = parseIngestBody(c.req.header('content-type'), await c.req.text(), options.maxRecords);
-      const receivedAtMs = now();
-      const accepted: AcceptedEvent[] = [];
-      const quarantined: QuarantinedRecord[] = [];
+  app.post('/v1/events', apiKeyAuth(options.apiKeys), async function ingestEvents(c) {
+    const text = await readBodyText(c);
+    const records = parseIngestBody(c.req.header('content-type'), text, options.maxRecords);
+    const receivedAtMs = now();
+    const accepted: AcceptedEvent[] = [];
+    const quarantined: QuarantinedRecord[] = [];
 
-      const source = c.get('source');
-      for (let index = 0; index < records.length; index++) {
-        const record = records[index]!;
-        const result =
-          record.parseError === undefined
-            ? validateEvent(record.value, receivedAtMs)
-            : rejectedUnparsed(record.parseError);
-        if (isAccepted(result)) {
-          accepted.push(result);
-          continue;
-        }
-        const eventType = (record.value as { event_type?: unknown } | undefined)?.event_type;
-        quarantined.push({
-          index,
-          id: result.id,
-          eventType: typeof eventType === 'string' ? eventType.slice(0, 64) : '',
-          raw: recordText(record),
-          errors: result.errors,
-          receivedAtMs,
-          source,
-        });
+    const source = c.get('source');
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index]!;
+      const result =
+        record.parseError === undefined
+          ? validateEvent(record.value, receivedAtMs)
+          : rejectedUnparsed(record.parseError);
+      if (isAccepted(result)) {
+        accepted.push(result);
+        continue;
       }
+      const eventType = (record.value as { event_type?: unknown } | undefined)?.event_type;
+      quarantined.push({
+        index,
+        id: result.id,
+        eventType: typeof eventType === 'string' ? eventType.slice(0, 64) : '',
+        raw: recordText(record),
+        errors: result.errors,
+        receivedAtMs,
+        source,
+      });
+    }
 
-      try {
-        await options.sink.publish(accepted, quarantined);
-      } catch (err) {
-        if (!(err instanceof SinkUnavailableError)) throw err;
-        throw new HttpError(
-          503,
-          'kafka_unavailable',
-          `${err.message}; nothing in this request was accepted, retry it`,
-          undefined,
-          {
-            'Retry-After': String(options.retryAfterSeconds),
-          },
-        );
-      }
+    try {
+      await options.sink.publish(accepted, quarantined);
+    } catch (err) {
+      if (!(err instanceof SinkUnavailableError)) throw err;
+      throw new HttpError(
+        503,
+        'kafka_unavailable',
+        `${err.message}; nothing in this request was accepted, retry it`,
+        undefined,
+        {
+          'Retry-After': String(options.retryAfterSeconds),
+        },
+      );
+    }
 
-      const body: IngestResponse = {
-        accepted: accepted.length,
-        rejected: quarantined.map(({ index, id, errors }) => ({ index, id, errors })),
-      };
-      return c.json(body, accepted.length > 0 ? 202 : 400);
-    },
-  );
+    const body: IngestResponse = {
+      accepted: accepted.length,
+      rejected: quarantined.map(({ index, id, errors }) => ({ index, id, errors })),
+    };
+    return c.json(body, accepted.length > 0 ? 202 : 400);
+  });
   return app;
 }
 
