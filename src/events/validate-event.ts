@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import './zod-errors.js';
 import { envelopeSchema, MAX_FUTURE_SKEW_MS, type EventType } from './envelope.js';
+import { flatString } from './json-text.js';
 import { SCHEMAS } from './registry.js';
 
 /** One reason a record was rejected; `path` is a JSON path like `data.quantity`. */
@@ -92,7 +93,7 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
     },
     parsed.data,
   );
-  return new Accepted(id, envelope.data.event_type, schema.key(parsed.data), value);
+  return new Accepted(id, envelope.data.event_type, schema.key(parsed.data), flatString(value));
 }
 
 function rejected(id: string | null, errors: FieldError[]): RejectedEvent {
