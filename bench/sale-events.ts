@@ -1,7 +1,8 @@
 /**
  * Ticket-sale events for the ingest benchmark, made here rather than taken from the test
  * fixtures (tools do not import the test harness). Valid, deterministic apart from the ids,
- * and of the size real sales have: about 360 bytes of JSON each.
+ * about 360 bytes of JSON each, ASCII like the fixture they replace (so figures compare with
+ * earlier runs; non-ASCII text costs the API about 1 µs per event more in UTF-8 decoding).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -16,7 +17,7 @@ const PLACES = [
   { country: 'DE', city: 'Berlin', currency: 'EUR' },
   { country: 'FR', city: 'Lyon', currency: 'EUR' },
   { country: 'GB', city: 'Manchester', currency: 'GBP' },
-  { country: 'SE', city: 'Göteborg', currency: 'SEK' },
+  { country: 'SE', city: 'Gothenburg', currency: 'SEK' },
 ];
 
 /** `n` valid ticket_sale envelopes (version 1), 1,000 distinct buyers, timestamps of now. */
