@@ -62,7 +62,11 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
   const errors: FieldError[] = envelope.success ? [] : issues(envelope.error);
 
   // Validate `data` whenever the type and version are known, so one answer lists every problem.
-  const versions = typeof eventType === 'string' ? SCHEMAS[eventType as EventType] : undefined;
+  // Own keys only: an event_type of 'constructor' or 'toString' must not find Object's.
+  const versions =
+    typeof eventType === 'string' && Object.hasOwn(SCHEMAS, eventType)
+      ? SCHEMAS[eventType as EventType]
+      : undefined;
   const schema = typeof version === 'number' ? versions?.get(version) : undefined;
   if (versions !== undefined && Number.isInteger(version) && schema === undefined) {
     const supported = [...versions.keys()].join(', ');
