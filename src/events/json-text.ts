@@ -9,6 +9,11 @@
 // eslint-disable-next-line no-control-regex -- control characters are what JSON must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/** True when JSON writes `value` between quotes as it is, with nothing escaped. */
+export function isPlainText(value: string): boolean {
+  return !NEEDS_ESCAPE.test(value);
+}
+
 /**
  * A string as a JSON string literal. Plain text (the common case) is quoted as is; anything
  * with a character JSON escapes goes through `JSON.stringify`, so the escaping is the

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { EventType } from './envelope.js';
-import { jsonNumber, jsonString, jsonStringArray } from './json-text.js';
+import { isPlainText, jsonNumber, jsonString, jsonStringArray } from './json-text.js';
 import { systemMetricV1, ticketSaleV1, userInteractionV1 } from './schemas-v1.js';
 
 /** Envelope fields every row carries, first, in this order. */
@@ -48,7 +48,23 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         data: ticketSaleV1,
         key: (d) => d.user_id,
         value: function ticketSaleRow(base, d) {
-          return `${baseText(base)},"event_id":${jsonString(d.event_id)},"order_id":${jsonString(d.order_id)},"user_id":${jsonString(d.user_id)},"category":${jsonString(d.category)},"quantity":${jsonNumber(d.quantity)},"amount":${jsonString(d.amount)},"currency":${jsonString(d.currency)},"channel":${jsonString(d.channel)},"country":${jsonString(d.location.country)},"city":${jsonString(d.location.city ?? '')}}`;
+          const { country, city = '' } = d.location;
+          // Usually no text needs escaping: then quotes go in the template, half the pieces.
+          if (
+            isPlainText(base.id) &&
+            isPlainText(d.event_id) &&
+            isPlainText(d.order_id) &&
+            isPlainText(d.user_id) &&
+            isPlainText(d.category) &&
+            isPlainText(d.amount) &&
+            isPlainText(d.currency) &&
+            isPlainText(d.channel) &&
+            isPlainText(country) &&
+            isPlainText(city)
+          ) {
+            return `{"id":"${base.id}","version":${jsonNumber(base.version)},"timestamp_ms":${jsonNumber(base.timestamp_ms)},"received_at_ms":${jsonNumber(base.received_at_ms)},"event_id":"${d.event_id}","order_id":"${d.order_id}","user_id":"${d.user_id}","category":"${d.category}","quantity":${jsonNumber(d.quantity)},"amount":"${d.amount}","currency":"${d.currency}","channel":"${d.channel}","country":"${country}","city":"${city}"}`;
+          }
+          return `${baseText(base)},"event_id":${jsonString(d.event_id)},"order_id":${jsonString(d.order_id)},"user_id":${jsonString(d.user_id)},"category":${jsonString(d.category)},"quantity":${jsonNumber(d.quantity)},"amount":${jsonString(d.amount)},"currency":${jsonString(d.currency)},"channel":${jsonString(d.channel)},"country":${jsonString(country)},"city":${jsonString(city)}}`;
         },
       }),
     ],
@@ -60,7 +76,19 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         data: userInteractionV1,
         key: (d) => d.user_id,
         value: function userInteractionRow(base, d) {
-          return `${baseText(base)},"event_id":${jsonString(d.event_id)},"user_id":${jsonString(d.user_id)},"session_id":${jsonString(d.session_id)},"action":${jsonString(d.action)},"page":${jsonString(d.page ?? '')},"referrer":${jsonString(d.referrer ?? '')}}`;
+          const { page = '', referrer = '' } = d;
+          if (
+            isPlainText(base.id) &&
+            isPlainText(d.event_id) &&
+            isPlainText(d.user_id) &&
+            isPlainText(d.session_id) &&
+            isPlainText(d.action) &&
+            isPlainText(page) &&
+            isPlainText(referrer)
+          ) {
+            return `{"id":"${base.id}","version":${jsonNumber(base.version)},"timestamp_ms":${jsonNumber(base.timestamp_ms)},"received_at_ms":${jsonNumber(base.received_at_ms)},"event_id":"${d.event_id}","user_id":"${d.user_id}","session_id":"${d.session_id}","action":"${d.action}","page":"${page}","referrer":"${referrer}"}`;
+          }
+          return `${baseText(base)},"event_id":${jsonString(d.event_id)},"user_id":${jsonString(d.user_id)},"session_id":${jsonString(d.session_id)},"action":${jsonString(d.action)},"page":${jsonString(page)},"referrer":${jsonString(referrer)}}`;
         },
       }),
     ],
