@@ -60,12 +60,13 @@ function parseJson(text: string): RawRecord[] {
   } catch (err) {
     throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
-  if (Array.isArray(value))
-    return value.map(function arrayItem(item: unknown) {
-      return { value: item };
-    });
+  if (Array.isArray(value)) return value.map(arrayItem);
   if (typeof value === 'object' && value !== null) return [{ text, value }];
   throw new HttpError(400, 'invalid_body', 'the body must be an event object or an array of events');
+}
+
+function arrayItem(item: unknown): RawRecord {
+  return { value: item };
 }
 
 function parseLine(line: string): RawRecord {
