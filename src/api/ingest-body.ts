@@ -5,9 +5,14 @@
  */
 import { HttpError } from './http-error.js';
 
-/** One record as received: its parsed value (or the parse error) and its raw text. */
+/**
+ * One record as received: its parsed value (or the parse error) and, where the body had it
+ * as a piece of text of its own (a single object, an NDJSON line), that text. An array item's
+ * text is written only if the record is quarantined (`recordText`): most records are
+ * accepted, and re-serialising every one cost about 1.5 µs per event.
+ */
 export interface RawRecord {
-  raw: string;
+  text?: string;
   value?: unknown;
   parseError?: string;
 }
@@ -55,20 +60,29 @@ function parseJson(text: string): RawRecord[] {
   } catch (err) {
     throw new HttpError(400, 'invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
-  if (Array.isArray(value)) return value.map((item: unknown) => ({ raw: rawText(item), value: item }));
-  if (typeof value === 'object' && value !== null) return [{ raw: text, value }];
+  if (Array.isArray(value)) return value.map(arrayItem);
+  if (typeof value === 'object' && value !== null) return [{ text, value }];
   throw new HttpError(400, 'invalid_body', 'the body must be an event object or an array of events');
+}
+
+function arrayItem(item: unknown): RawRecord {
+  return { value: item };
 }
 
 function parseLine(line: string): RawRecord {
   try {
-    return { raw: line, value: JSON.parse(line) };
+    return { text: line, value: JSON.parse(line) };
   } catch (err) {
-    return { raw: line, parseError: `invalid JSON: ${(err as Error).message}` };
+    return { text: line, parseError: `invalid JSON: ${(err as Error).message}` };
   }
 }
 
-/** An array item's text for the quarantine; absurdly deep nesting cannot be re-serialised. */
+/** A record's raw text for the quarantine. */
+export function recordText(record: RawRecord): string {
+  return record.text ?? rawText(record.value);
+}
+
+/** An array item's text; absurdly deep nesting cannot be re-serialised. */
 function rawText(item: unknown): string {
   try {
     return JSON.stringify(item) ?? 'null';

@@ -6,13 +6,19 @@
  * - 503 with Retry-After when Kafka did not acknowledge; then nothing counts as accepted.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { EventSink, QuarantinedRecord } from '../events/kafka-event-sink.js';
 import { SinkUnavailableError } from '../events/kafka-event-sink.js';
-import { isAccepted, validateEvent, type AcceptedEvent, type FieldError } from '../events/validate-event.js';
+import {
+  isAccepted,
+  validateEvent,
+  type AcceptedEvent,
+  type FieldError,
+  type RejectedEvent,
+} from '../events/validate-event.js';
 import { apiKeyAuth, type ApiKeyVariables } from './api-key-auth.js';
+import { createBodyReader } from './body-text.js';
 import { HttpError } from './http-error.js';
-import { parseIngestBody } from './ingest-body.js';
+import { parseIngestBody, recordText } from './ingest-body.js';
 
 export interface IngestRouteOptions {
   sink: EventSink;
@@ -33,64 +39,64 @@ export interface IngestResponse {
 
 export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables: ApiKeyVariables }> {
   const now = options.now ?? Date.now;
+  const readBodyText = createBodyReader(options.maxBodyBytes);
   const app = new Hono<{ Variables: ApiKeyVariables }>();
 
-  app.post(
-    '/v1/events',
-    apiKeyAuth(options.apiKeys),
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError() {
-        throw new HttpError(413, 'body_too_large', `the body exceeds ${options.maxBodyBytes} bytes`);
-      },
-    }),
-    async function ingestEvents(c) {
-      const records = parseIngestBody(c.req.header('content-type'), await c.req.text(), options.maxRecords);
-      const receivedAtMs = now();
-      const accepted: AcceptedEvent[] = [];
-      const quarantined: QuarantinedRecord[] = [];
+  app.post('/v1/events', apiKeyAuth(options.apiKeys), async function ingestEvents(c) {
+    const text = await readBodyText(c);
+    const records = parseIngestBody(c.req.header('content-type'), text, options.maxRecords);
+    const receivedAtMs = now();
+    const accepted: AcceptedEvent[] = [];
+    const quarantined: QuarantinedRecord[] = [];
 
-      records.forEach((record, index) => {
-        const result = record.parseError
-          ? { kind: 'rejected' as const, id: null, errors: [{ path: '', message: record.parseError }] }
-          : validateEvent(record.value, receivedAtMs);
-        if (isAccepted(result)) {
-          accepted.push(result);
-          return;
-        }
-        const eventType = (record.value as { event_type?: unknown } | undefined)?.event_type;
-        quarantined.push({
-          index,
-          id: result.id,
-          eventType: typeof eventType === 'string' ? eventType.slice(0, 64) : '',
-          raw: record.raw,
-          errors: result.errors,
-          receivedAtMs,
-          source: c.get('source'),
-        });
-      });
-
-      try {
-        await options.sink.publish(accepted, quarantined);
-      } catch (err) {
-        if (!(err instanceof SinkUnavailableError)) throw err;
-        throw new HttpError(
-          503,
-          'kafka_unavailable',
-          `${err.message}; nothing in this request was accepted, retry it`,
-          undefined,
-          {
-            'Retry-After': String(options.retryAfterSeconds),
-          },
-        );
+    const source = c.get('source');
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index]!;
+      const result =
+        record.parseError === undefined
+          ? validateEvent(record.value, receivedAtMs)
+          : rejectedUnparsed(record.parseError);
+      if (isAccepted(result)) {
+        accepted.push(result);
+        continue;
       }
+      const eventType = (record.value as { event_type?: unknown } | undefined)?.event_type;
+      quarantined.push({
+        index,
+        id: result.id,
+        eventType: typeof eventType === 'string' ? eventType.slice(0, 64) : '',
+        raw: recordText(record),
+        errors: result.errors,
+        receivedAtMs,
+        source,
+      });
+    }
 
-      const body: IngestResponse = {
-        accepted: accepted.length,
-        rejected: quarantined.map(({ index, id, errors }) => ({ index, id, errors })),
-      };
-      return c.json(body, accepted.length > 0 ? 202 : 400);
-    },
-  );
+    try {
+      await options.sink.publish(accepted, quarantined);
+    } catch (err) {
+      if (!(err instanceof SinkUnavailableError)) throw err;
+      throw new HttpError(
+        503,
+        'kafka_unavailable',
+        `${err.message}; nothing in this request was accepted, retry it`,
+        undefined,
+        {
+          'Retry-After': String(options.retryAfterSeconds),
+        },
+      );
+    }
+
+    const body: IngestResponse = {
+      accepted: accepted.length,
+      rejected: quarantined.map(({ index, id, errors }) => ({ index, id, errors })),
+    };
+    return c.json(body, accepted.length > 0 ? 202 : 400);
+  });
   return app;
+}
+
+/** An NDJSON line that is not JSON: rejected with the parser's message. */
+function rejectedUnparsed(parseError: string): RejectedEvent {
+  return { kind: 'rejected', id: null, errors: [{ path: '', message: parseError }] };
 }

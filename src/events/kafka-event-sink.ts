@@ -4,8 +4,8 @@
  * (broker down, deadline passed) is a SinkUnavailableError: the API answers 503 and reports
  * nothing as accepted.
  */
-import { CompressionTypes, type Message, type Producer } from 'kafkajs';
-import { topicNames } from './topics.js';
+import { CompressionTypes, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { topicNames, type TopicName } from './topics.js';
 import type { AcceptedEvent, FieldError } from './validate-event.js';
 
 /** A record that failed validation, kept with its raw text in the quarantine topic. */
@@ -65,19 +65,8 @@ export function createKafkaEventSink({ producer, topicPrefix, timeoutMs }: Kafka
 
   return {
     async publish(accepted, rejected) {
-      const byTopic = new Map<string, Message[]>();
-      const add = (topic: string, message: Message) => {
-        const list = byTopic.get(topic) ?? [];
-        list.push(message);
-        byTopic.set(topic, list);
-      };
-      for (const event of accepted) {
-        add(topics[event.eventType], { key: event.key, value: JSON.stringify(event.row) });
-      }
-      for (const record of rejected) {
-        add(topics.rejected, { key: record.id ?? undefined, value: JSON.stringify(quarantineRow(record)) });
-      }
-      if (byTopic.size === 0) return;
+      const topicMessages = batchByTopic(topics, accepted, rejected);
+      if (topicMessages.length === 0) return;
 
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
@@ -93,7 +82,7 @@ export function createKafkaEventSink({ producer, topicPrefix, timeoutMs }: Kafka
               acks: -1,
               timeout: timeoutMs,
               compression: CompressionTypes.GZIP,
-              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+              topicMessages,
             }),
           ),
           deadline,
@@ -108,4 +97,35 @@ export function createKafkaEventSink({ producer, topicPrefix, timeoutMs }: Kafka
       }
     },
   };
+}
+
+/** One request's messages grouped by topic, in request order within each topic. */
+function batchByTopic(
+  topics: Record<TopicName, string>,
+  accepted: AcceptedEvent[],
+  rejected: QuarantinedRecord[],
+): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  let messages: Message[] = [];
+  let topicOfMessages: string | undefined;
+  for (const event of accepted) {
+    const topic = topics[event.eventType];
+    // A request is usually of one event type: look the list up only when the type changes.
+    if (topic !== topicOfMessages) {
+      topicOfMessages = topic;
+      messages = byTopic.get(topic) ?? [];
+      byTopic.set(topic, messages);
+    }
+    messages.push({ key: event.key, value: event.value });
+  }
+  if (rejected.length > 0) {
+    byTopic.set(
+      topics.rejected,
+      rejected.map((record) => ({
+        key: record.id ?? undefined,
+        value: JSON.stringify(quarantineRow(record)),
+      })),
+    );
+  }
+  return Array.from(byTopic, ([topic, list]) => ({ topic, messages: list }));
 }

@@ -2,9 +2,10 @@
  * Validates one raw record against the envelope and its (type, version) schema. Expected
  * outcomes are values: `accepted` with the Kafka record, or `rejected` with every reason.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import './zod-errors.js';
 import { envelopeSchema, MAX_FUTURE_SKEW_MS, type EventType } from './envelope.js';
+import { flatString } from './json-text.js';
 import { SCHEMAS } from './registry.js';
 
 /** One reason a record was rejected; `path` is a JSON path like `data.quantity`. */
@@ -18,7 +19,10 @@ export interface AcceptedEvent {
   id: string;
   eventType: EventType;
   key: string;
-  row: Record<string, unknown>;
+  /** The Kafka message value: the flat row as JSON text, columns in the registry's order. */
+  value: string;
+  /** The same row as an object, parsed from `value` when read (the API itself never reads it). */
+  readonly row: Record<string, unknown>;
 }
 
 export interface RejectedEvent {
@@ -32,22 +36,37 @@ export type ValidationResult = AcceptedEvent | RejectedEvent;
 
 export const isAccepted = (r: ValidationResult): r is AcceptedEvent => r.kind === 'accepted';
 
-export function validateEvent(record: unknown, receivedAtMs: number): ValidationResult {
-  const rawId =
-    typeof record === 'object' && record !== null && typeof (record as { id?: unknown }).id === 'string'
-      ? (record as { id: string }).id
-      : null;
-  const reject = (errors: FieldError[]): RejectedEvent => ({ kind: 'rejected', id: rawId, errors });
+/** An accepted event; `row` is a getter so the hot path allocates no row object. */
+class Accepted implements AcceptedEvent {
+  readonly kind = 'accepted';
+  constructor(
+    readonly id: string,
+    readonly eventType: EventType,
+    readonly key: string,
+    readonly value: string,
+  ) {}
 
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    return reject([{ path: '', message: 'each event must be a JSON object' }]);
+  get row(): Record<string, unknown> {
+    return JSON.parse(this.value) as Record<string, unknown>;
   }
-  const envelope = envelopeSchema.safeParse(record);
+}
+
+const compiledEnvelope = z.compile(envelopeSchema);
+
+export function validateEvent(record: unknown, receivedAtMs: number): ValidationResult {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    return rejected(null, [{ path: '', message: 'each event must be a JSON object' }]);
+  }
+  const { id: rawId, event_type: eventType, version, data } = record as Record<string, unknown>;
+  const envelope = compiledEnvelope.safeParse(record);
   const errors: FieldError[] = envelope.success ? [] : issues(envelope.error);
 
   // Validate `data` whenever the type and version are known, so one answer lists every problem.
-  const { event_type: eventType, version, data } = record as Record<string, unknown>;
-  const versions = typeof eventType === 'string' ? SCHEMAS[eventType as EventType] : undefined;
+  // Own keys only: an event_type of 'constructor' or 'toString' must not find Object's.
+  const versions =
+    typeof eventType === 'string' && Object.hasOwn(SCHEMAS, eventType)
+      ? SCHEMAS[eventType as EventType]
+      : undefined;
   const schema = typeof version === 'number' ? versions?.get(version) : undefined;
   if (versions !== undefined && Number.isInteger(version) && schema === undefined) {
     const supported = [...versions.keys()].join(', ');
@@ -62,11 +81,14 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
     errors.push({ path: 'timestamp', message: 'is more than 5 minutes in the future' });
   }
   if (errors.length > 0 || !envelope.success || schema === undefined || !parsed?.success) {
-    return reject(errors.length > 0 ? errors : [{ path: '', message: 'invalid event' }]);
+    return rejected(
+      typeof rawId === 'string' ? rawId : null,
+      errors.length > 0 ? errors : [{ path: '', message: 'invalid event' }],
+    );
   }
 
   const id = envelope.data.id.toLowerCase();
-  const row = schema.row(
+  const value = schema.value(
     {
       id,
       version: envelope.data.version,
@@ -75,7 +97,11 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
     },
     parsed.data,
   );
-  return { kind: 'accepted', id, eventType: envelope.data.event_type, key: schema.key(parsed.data), row };
+  return new Accepted(id, envelope.data.event_type, schema.key(parsed.data), flatString(value));
+}
+
+function rejected(id: string | null, errors: FieldError[]): RejectedEvent {
+  return { kind: 'rejected', id, errors };
 }
 
 function issues(error: z.ZodError, prefix?: string): FieldError[] {
