@@ -63,8 +63,8 @@ const API_KEY = 'bench-pipeline-key';
 const POM = new URL('./kafka-tools/pom.xml', import.meta.url).pathname;
 const log = (line: string) => console.log(line);
 
-/** ProducerPerformance over real sale rows; returns records/s. */
-function producerPerfBaseline(): number {
+/** ProducerPerformance over real sale rows, into a topic shaped like the sales topic; returns records/s. */
+async function producerPerfBaseline(): Promise<number> {
   const libs = join(dirs.root, 'kafka-tools', 'libs');
   if (!existsSync(libs)) {
     log('(fetching kafka-tools jars with Maven, first run only)');
@@ -85,6 +85,9 @@ function producerPerfBaseline(): number {
   });
   writeFileSync(payloads, rows.join('\n'));
   const topic = `bench.perf.${Date.now()}`;
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   const run = spawnSync(
     'java',
     [
@@ -107,6 +110,8 @@ function producerPerfBaseline(): number {
     ],
     { encoding: 'utf8' },
   );
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
   const summary = run.stdout.trim().split('\n').pop() ?? '';
   const match = /([\d.]+) records\/sec/.exec(summary);
   if (run.status !== 0 || !match) throw new Error(`ProducerPerformance failed: ${run.stderr}\n${run.stdout}`);
@@ -154,7 +159,6 @@ async function preload(p: IsolatedPipeline): Promise<void> {
     await p.clickhouse.command({
       query: `INSERT INTO ${p.database}.${table} (${columns})
               SELECT ${values} FROM (SELECT number, toDateTime(toUInt32(now()) - 86400 + toUInt32(number / ${perSecond})) AS t FROM numbers(${opts.historySales}))`,
-      clickhouse_settings: { max_insert_threads: 1 } as never,
     });
   }
   log(
@@ -291,7 +295,7 @@ log(
     `npm run bench:pipeline -- --rates ${opts.rates} --minutes ${opts.minutes} --history ${opts.history} --history-sales ${opts.historySales} --batch ${opts.batch}`,
   ),
 );
-const baseline = producerPerfBaseline();
+const baseline = await producerPerfBaseline();
 const p = await createIsolatedPipeline({
   config,
   name: `bench_pipe_${Date.now().toString(36)}`,

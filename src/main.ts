@@ -27,6 +27,17 @@ const producer = kafka.producer({
   allowAutoTopicCreation: false,
 });
 
+const heartbeat =
+  config.KAFKA_HEARTBEAT_MS > 0
+    ? createBlockHeartbeat({
+        producer: kafka.producer({ allowAutoTopicCreation: false }),
+        topicPrefix: config.KAFKA_TOPIC_PREFIX,
+        logger,
+        intervalMs: config.KAFKA_HEARTBEAT_MS,
+      })
+    : undefined;
+heartbeat?.start();
+
 const app = createApp({
   logger,
   healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
@@ -36,6 +47,7 @@ const app = createApp({
       producer,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
+      onPublished: heartbeat?.noteEvents,
     }),
     apiKeys: config.INGEST_API_KEYS,
     maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
@@ -52,17 +64,6 @@ const fraudRules = createFraudRuleRunner({
   lagMs: config.FRAUD_RULES_LAG_MS,
 });
 fraudRules.start();
-
-const heartbeat =
-  config.KAFKA_HEARTBEAT_MS > 0
-    ? createBlockHeartbeat({
-        producer: kafka.producer({ allowAutoTopicCreation: false }),
-        topicPrefix: config.KAFKA_TOPIC_PREFIX,
-        logger,
-        intervalMs: config.KAFKA_HEARTBEAT_MS,
-      })
-    : undefined;
-heartbeat?.start();
 
 const dedupHorizon = createDedupHorizon({
   clickhouse,

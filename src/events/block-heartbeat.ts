@@ -3,7 +3,9 @@
  * traffic never holds back the rows before it. ClickHouse 18.16's Kafka engine ends a pass only
  * between blocks, and when no message comes for 0.5 s it polls again several times before it
  * writes what it read (measured: the last sale before a pause counted ~2.4 s after its 202).
- * With a record at least every 250 ms the pass ends on time. The views drop heartbeat rows
+ * With a record at least every 250 ms the pass ends on time. Only topics that carried events
+ * in the last `tailMs` get heartbeats: the rows before a pause are the ones that wait, and an
+ * idle pipeline stays idle. The views drop heartbeat rows
  * (migrations/clickhouse/0011_constant_cost_dedup.sql); a lost heartbeat costs nothing.
  */
 import type { Producer } from 'kafkajs';
@@ -20,15 +22,17 @@ export interface BlockHeartbeatOptions {
   logger: Logger;
   /** Milliseconds between heartbeats (KAFKA_HEARTBEAT_MS); must stay under 500. */
   intervalMs: number;
+  /** How long after a topic's last events it keeps getting heartbeats (default 2000 ms). */
+  tailMs?: number;
 }
 
 export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
   const { producer, logger } = options;
   const value = JSON.stringify({ heartbeat: 1, id: NIL_UUID });
-  const topicMessages = Object.values(topicNames(options.topicPrefix)).map((topic) => ({
-    topic,
-    messages: [{ value }],
-  }));
+  const tailMs = options.tailMs ?? 2000;
+  const ours = new Set(Object.values(topicNames(options.topicPrefix)));
+  /** Topic -> when events last went to it. */
+  const lastEvents = new Map<string, number>();
   let connected = false;
   let failing = false;
   let timer: NodeJS.Timeout | undefined;
@@ -36,6 +40,11 @@ export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
   let closed = false;
 
   async function beat(): Promise<void> {
+    const now = Date.now();
+    const topicMessages = [...lastEvents]
+      .filter(([, at]) => now - at <= tailMs)
+      .map(([topic]) => ({ topic, messages: [{ value }] }));
+    if (topicMessages.length === 0) return;
     try {
       if (!connected) {
         await producer.connect();
@@ -52,6 +61,11 @@ export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
   }
 
   return {
+    /** Notes that events went to these topics (the sink's `onPublished`). */
+    noteEvents(topics: string[]): void {
+      const now = Date.now();
+      for (const topic of topics) if (ours.has(topic)) lastEvents.set(topic, now);
+    },
     start(): void {
       const tick = async function blockHeartbeatTick() {
         running = beat();

@@ -45,9 +45,16 @@ export interface KafkaEventSinkOptions {
   topicPrefix: string;
   /** Give up (and answer 503) after this many milliseconds. */
   timeoutMs: number;
+  /** Told which topics each acknowledged batch went to (the block heartbeat follows them). */
+  onPublished?: (topics: string[]) => void;
 }
 
-export function createKafkaEventSink({ producer, topicPrefix, timeoutMs }: KafkaEventSinkOptions): EventSink {
+export function createKafkaEventSink({
+  producer,
+  topicPrefix,
+  timeoutMs,
+  onPublished,
+}: KafkaEventSinkOptions): EventSink {
   const topics = topicNames(topicPrefix);
   // Connect lazily and reconnect after a disconnect, so the API starts (and answers 503)
   // while Kafka is down, and recovers by itself when it returns.
@@ -87,6 +94,7 @@ export function createKafkaEventSink({ producer, topicPrefix, timeoutMs }: Kafka
           ),
           deadline,
         ]);
+        onPublished?.(topicMessages.map((t) => t.topic));
       } catch (err) {
         if (err instanceof SinkUnavailableError) throw err;
         throw new SinkUnavailableError(`Kafka did not acknowledge: ${(err as Error).message}`, {

@@ -59,19 +59,6 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
   });
-  const app: Hono = createApp({
-    logger: pino({ level: 'silent' }),
-    probes: [],
-    healthTimeoutMs: 1000,
-    ingest: {
-      sink: createKafkaEventSink({ producer, topicPrefix, timeoutMs: options.kafkaTimeoutMs ?? 5000 }),
-      apiKeys: new Map([[apiKey, 'isolated']]),
-      maxBodyBytes: 5 * 1024 * 1024,
-      maxRecords: 10_000,
-      retryAfterSeconds: 5,
-    },
-  });
-
   const heartbeat = options.heartbeatMs
     ? createBlockHeartbeat({
         producer: kafka.producer({ allowAutoTopicCreation: false }),
@@ -81,6 +68,23 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       })
     : undefined;
   heartbeat?.start();
+  const app: Hono = createApp({
+    logger: pino({ level: 'silent' }),
+    probes: [],
+    healthTimeoutMs: 1000,
+    ingest: {
+      sink: createKafkaEventSink({
+        producer,
+        topicPrefix,
+        timeoutMs: options.kafkaTimeoutMs ?? 5000,
+        onPublished: heartbeat?.noteEvents,
+      }),
+      apiKeys: new Map([[apiKey, 'isolated']]),
+      maxBodyBytes: 5 * 1024 * 1024,
+      maxRecords: 10_000,
+      retryAfterSeconds: 5,
+    },
+  });
 
   return {
     database,
