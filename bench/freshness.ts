@@ -20,9 +20,7 @@
  * partition at the end, and merges still running.
  */
 import { Command } from 'commander';
-import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { createFraudRuleRunner } from '../src/fraud/rule-runner.js';
 import {
   DEFAULT_KAFKA_MAX_BLOCK_SIZE,
   DEFAULT_DEDUP_SLOT_SECONDS,
@@ -222,17 +220,10 @@ async function measureConfiguration(label: string, kafkaMaxBlockSize: number, he
     apiKey: API_KEY,
     kafkaMaxBlockSize,
   });
-  const runner = createFraudRuleRunner({
-    clickhouse: p.clickhouse,
-    database: p.database,
-    logger: pino({ level: 'silent' }),
-    intervalMs: config.FRAUD_RULES_INTERVAL_MS,
-    lagMs: config.FRAUD_RULES_LAG_MS,
-  });
   try {
     console.log(`\n${label}`);
     await preloadHistory(p, opts.history);
-    runner.start();
+    p.fraudRules.start();
     console.log(
       'rate/s | batch | sales/s    | target                    |       p50 |       p95 |       p99 |       max | not seen in 30 s',
     );
@@ -258,7 +249,6 @@ async function measureConfiguration(label: string, kafkaMaxBlockSize: number, he
     console.log('------ | --------------- | --------------------------- | -------------- | ------------');
     for (const line of partsLines) console.log(line);
   } finally {
-    await runner.close();
     await p.close();
   }
 }

@@ -8,6 +8,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { str } from '../sql/literals.js';
+import { repeat } from '../lifecycle/repeat.js';
 
 /** Sets per stream; slot n writes set n % 4. */
 export const DEDUP_SETS = 4;
@@ -53,9 +54,6 @@ export function createDedupHorizon(options: DedupHorizonOptions) {
   const { clickhouse, database, logger } = options;
   let slotSeconds: number | undefined;
   let emptiedFor = -1;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let closed = false;
 
   async function rows<T>(query: string): Promise<T[]> {
     return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
@@ -115,21 +113,12 @@ export function createDedupHorizon(options: DedupHorizonOptions) {
 
   return {
     checkOnce,
-    /** Checks every `checkIntervalMs` until close(); a failed check is logged and retried. */
-    start(): void {
-      const tick = async function dedupHorizonTick() {
-        running = checkOnce().catch((err: unknown) =>
-          logger.warn({ err }, 'dedup horizon check failed; retrying'),
-        );
-        await running;
-        if (!closed) timer = setTimeout(tick, options.checkIntervalMs);
-      };
-      timer = setTimeout(tick, 0);
-    },
-    async close(): Promise<void> {
-      closed = true;
-      clearTimeout(timer);
-      await running;
-    },
+    /** Checks now, then every `checkIntervalMs` until close(); a failed check is logged and retried. */
+    ...repeat({
+      run: checkOnce,
+      intervalMs: options.checkIntervalMs,
+      firstDelayMs: 0,
+      onError: (err) => logger.warn({ err }, 'dedup horizon check failed; retrying'),
+    }),
   };
 }

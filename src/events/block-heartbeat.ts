@@ -10,6 +10,7 @@
  */
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { repeat } from '../lifecycle/repeat.js';
 import { topicNames } from './topics.js';
 
 /** The id heartbeat rows carry where the table needs a UUID; the views drop them by `heartbeat`. */
@@ -35,9 +36,6 @@ export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
   const lastEvents = new Map<string, number>();
   let connected = false;
   let failing = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let closed = false;
 
   async function beat(): Promise<void> {
     const now = Date.now();
@@ -60,24 +58,23 @@ export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
     }
   }
 
+  // beat() reports its own failures, once per outage.
+  const beating = repeat({
+    run: beat,
+    intervalMs: options.intervalMs,
+    firstDelayMs: 0,
+    onError: () => undefined,
+  });
+
   return {
     /** Notes that events went to these topics (the sink's `onPublished`). */
     noteEvents(topics: string[]): void {
       const now = Date.now();
       for (const topic of topics) if (ours.has(topic)) lastEvents.set(topic, now);
     },
-    start(): void {
-      const tick = async function blockHeartbeatTick() {
-        running = beat();
-        await running;
-        if (!closed) timer = setTimeout(tick, options.intervalMs);
-      };
-      timer = setTimeout(tick, 0);
-    },
+    start: beating.start,
     async close(): Promise<void> {
-      closed = true;
-      clearTimeout(timer);
-      await running;
+      await beating.close();
       if (connected) await producer.disconnect();
     },
   };

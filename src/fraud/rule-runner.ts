@@ -8,6 +8,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { loadNamedQueries, renderNamedQuery } from '../sql/named-queries.js';
 import { dateTime, str } from '../sql/literals.js';
+import { repeat } from '../lifecycle/repeat.js';
 
 const RULES_DIR = new URL('./rules/', import.meta.url).pathname;
 
@@ -33,9 +34,6 @@ export interface RuleRun {
 export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
   const { clickhouse, database, logger } = options;
   const rules = [...loadNamedQueries(RULES_DIR).values()];
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let closed = false;
 
   const watermarks = new Map<string, Date>();
 
@@ -124,18 +122,10 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
     rules: rules.map((r) => r.name),
     runOnce,
     /** Runs every `intervalMs` until close(); a failed run is logged and retried next time. */
-    start() {
-      const tick = async function fraudRulesTick() {
-        running = runOnce().catch((err: unknown) => logger.warn({ err }, 'fraud rule run failed; retrying'));
-        await running;
-        if (!closed) timer = setTimeout(tick, options.intervalMs);
-      };
-      timer = setTimeout(tick, options.intervalMs);
-    },
-    async close() {
-      closed = true;
-      clearTimeout(timer);
-      await running;
-    },
+    ...repeat({
+      run: () => runOnce(),
+      intervalMs: options.intervalMs,
+      onError: (err) => logger.warn({ err }, 'fraud rule run failed; retrying'),
+    }),
   };
 }

@@ -13,6 +13,7 @@ import { createKafkaEventSink } from '../events/kafka-event-sink.js';
 import { createBlockHeartbeat } from '../events/block-heartbeat.js';
 import { ensureTopics, topicNames } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
+import { createFraudRuleRunner } from '../fraud/rule-runner.js';
 
 const MIGRATIONS = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
 
@@ -30,6 +31,8 @@ export interface IsolatedPipelineOptions {
   dedupSlotSeconds?: number;
   /** Sends heartbeats to the topics every this many milliseconds, as the service does (default: none). */
   heartbeatMs?: number;
+  /** Interval of `fraudRules` once started (default FRAUD_RULES_INTERVAL_MS); it only runs on `runOnce` until `fraudRules.start()`. */
+  fraudRulesIntervalMs?: number;
 }
 
 /** Creates the database, topics, producer and app; `close()` deletes them all. */
@@ -86,12 +89,21 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     },
   });
 
+  const fraudRules = createFraudRuleRunner({
+    clickhouse,
+    database,
+    logger: pino({ level: 'silent' }),
+    intervalMs: options.fraudRulesIntervalMs ?? config.FRAUD_RULES_INTERVAL_MS,
+    lagMs: config.FRAUD_RULES_LAG_MS,
+  });
+
   return {
     database,
     topicPrefix,
     app,
     clickhouse,
     admin,
+    fraudRules,
 
     async query<T>(text: string): Promise<T[]> {
       const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
@@ -108,6 +120,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     },
 
     async close(): Promise<void> {
+      await fraudRules.close();
       await heartbeat?.close();
       await producer.disconnect();
       await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });

@@ -1,11 +1,9 @@
 // An isolated ingest pipeline on the real stack for one test file (src/pipeline: its own
 // ClickHouse database with every migration, its own topics, producer and app), plus what the
 // tests wait for and poke at.
-import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { topicNames, type TopicName } from '../../src/events/topics.js';
 import { uuid } from '../../src/sql/literals.js';
 import { createIsolatedPipeline } from '../../src/pipeline/isolated-pipeline.js';
-import { pino } from 'pino';
 import { config, eventually, uniqueName } from './helpers.js';
 
 export const API_KEY = 'test-key-123456';
@@ -28,15 +26,7 @@ export async function createTestPipeline(
     apiKey: API_KEY,
     ...options,
   });
-  const { database, topicPrefix, clickhouse, admin, query } = base;
-
-  const fraudRules = createFraudRuleRunner({
-    clickhouse,
-    database,
-    logger: pino({ level: 'silent' }),
-    intervalMs: 1000,
-    lagMs: 0,
-  });
+  const { database, topicPrefix, clickhouse, admin, query, fraudRules } = base;
 
   return {
     ...base,
