@@ -131,6 +131,22 @@ function clickhouseUsage(): { cpuSeconds: number; rssBytes: number } {
 async function preload(p: IsolatedPipeline): Promise<void> {
   const started = performance.now();
   const rssBefore = clickhouseUsage().rssBytes;
+  // numbers(0) is unbounded on 18.16: skip empty loads.
+  if (opts.history > 0) await preloadIds(p, started, rssBefore);
+  if (opts.historySales > 0) await preloadSales(p);
+  // The preloaded day counts as evaluated: the runner starts from now, as a running service would.
+  await p.clickhouse.insert({
+    table: `${p.database}.fraud_rule_runs`,
+    values: p.fraudRules.rules.map((rule) => ({
+      rule,
+      evaluated_to: Math.floor(Date.now() / 1000),
+      ran_at: Math.floor(Date.now() / 1000),
+    })),
+    format: 'JSONEachRow',
+  });
+}
+
+async function preloadIds(p: IsolatedPipeline, started: number, rssBefore: number): Promise<void> {
   const [row] = await p.query<{ now: number }>(`SELECT toUInt32(now()) AS now`);
   const previous = (Math.floor(Number(row?.now) / DEDUP_SLOT) + 3) % 4;
   for (let done = 0; done < opts.history; done += 10_000_000) {
@@ -142,6 +158,9 @@ async function preload(p: IsolatedPipeline): Promise<void> {
   log(
     `preloaded ${opts.history.toLocaleString('en')} ids into ticket_sales_seen_${previous} (${((performance.now() - started) / 1000).toFixed(0)} s); ClickHouse RSS +${(grew / 2 ** 30).toFixed(2)} GiB = ${(grew / 2 ** 20 / (opts.history / 1e6)).toFixed(1)} MiB per million ids`,
   );
+}
+
+async function preloadSales(p: IsolatedPipeline): Promise<void> {
   const salesStarted = performance.now();
   const perSecond = opts.historySales / 86_400;
   for (const [table, columns, values] of [
@@ -156,21 +175,17 @@ async function preload(p: IsolatedPipeline): Promise<void> {
       `concat('user-', toString(number % 200000)), t, toUInt64(t) * 1000, generateUUIDv4(), 'DE'`,
     ],
   ] as const) {
-    await p.clickhouse.command({
-      query: `INSERT INTO ${p.database}.${table} (${columns})
-              SELECT ${values} FROM (SELECT number, toDateTime(toUInt32(now()) - 86400 + toUInt32(number / ${perSecond})) AS t FROM numbers(${opts.historySales}))`,
-    });
+    for (let done = 0; done < opts.historySales; done += 2_000_000) {
+      const n = Math.min(2_000_000, opts.historySales - done);
+      await p.clickhouse.command({
+        query: `INSERT INTO ${p.database}.${table} (${columns})
+                SELECT ${values} FROM (
+                  SELECT number + ${done} AS number,
+                         toDateTime(toUInt32(now()) - 86400 + toUInt32((number + ${done}) / ${perSecond})) AS t
+                  FROM numbers(${n}))`,
+      });
+    }
   }
-  // The preloaded day counts as evaluated: the runner starts from now, as a running service would.
-  await p.clickhouse.insert({
-    table: `${p.database}.fraud_rule_runs`,
-    values: p.fraudRules.rules.map((rule) => ({
-      rule,
-      evaluated_to: Math.floor(Date.now() / 1000),
-      ran_at: Math.floor(Date.now() / 1000),
-    })),
-    format: 'JSONEachRow',
-  });
   log(
     `preloaded ${opts.historySales.toLocaleString('en')} sales over the last day into ticket_sales_ids and sales_by_user (${((performance.now() - salesStarted) / 1000).toFixed(0)} s)`,
   );
