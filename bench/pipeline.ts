@@ -9,7 +9,8 @@
  *    runner) is loaded with a day of dedup history (`--history` ids, written straight into the
  *    sales dedup sets) and a day of sales for the fraud rules (`--history-sales` rows in
  *    ticket_sales_ids and sales_by_user).
- * 3. One idle minute: ClickHouse's CPU with the rule runner and heartbeats running, no traffic.
+ * 3. Once the preload's merges are done, one idle minute: ClickHouse's CPU with the rule runner
+ *    and heartbeats running, no traffic.
  * 4. Each rate for `--minutes`, through the API over HTTP (requests of `--batch` sales, each
  *    request its own show and buyers). Printed per minute: events/s acknowledged, messages
  *    behind (the ClickHouse consumer group's lag on the sales topic), freshness p50/p95 (202 to
@@ -192,6 +193,19 @@ async function preloadSales(p: IsolatedPipeline): Promise<void> {
 }
 const DEDUP_SLOT = DEFAULT_DEDUP_SLOT_SECONDS;
 
+/** Waits until the preload's background merges are done, so the idle minute measures idling. */
+async function settleMerges(p: IsolatedPipeline): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const [row] = await p.query<{ n: string }>(
+      `SELECT count() AS n FROM system.merges WHERE database = '${p.database}'`,
+    );
+    if (Number(row?.n) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  log(`preload merges settled (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
 interface Minute {
   acked: number;
   latencies: number[];
@@ -332,6 +346,7 @@ await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
 try {
   await preload(p);
+  await settleMerges(p);
   p.fraudRules.start();
   const before = clickhouseUsage();
   await new Promise((resolve) => setTimeout(resolve, 60_000));
