@@ -168,12 +168,12 @@ async function preloadSales(p: IsolatedPipeline): Promise<void> {
     [
       'ticket_sales_ids',
       'id, ingested_at, event_time, timestamp_ms, event_id, order_id, user_id, amount, currency, country',
-      `generateUUIDv4(), t, t, toUInt64(t) * 1000, concat('history-', toString(number % 500)), concat('order-', toString(number)), concat('user-', toString(number % 200000)), toDecimal64(120.5, 4), 'EUR', 'DE'`,
+      `generateUUIDv4(), t, t, toUInt64(t) * 1000, concat('history-', toString(i % 500)), concat('order-', toString(i)), concat('user-', toString(i % 200000)), toDecimal64(120.5, 4), 'EUR', 'DE'`,
     ],
     [
       'sales_by_user',
       'user_id, event_time, timestamp_ms, id, country',
-      `concat('user-', toString(number % 200000)), t, toUInt64(t) * 1000, generateUUIDv4(), 'DE'`,
+      `concat('user-', toString(i % 200000)), t, toUInt64(t) * 1000, generateUUIDv4(), 'DE'`,
     ],
   ] as const) {
     for (let done = 0; done < opts.historySales; done += 2_000_000) {
@@ -181,8 +181,8 @@ async function preloadSales(p: IsolatedPipeline): Promise<void> {
       await p.clickhouse.command({
         query: `INSERT INTO ${p.database}.${table} (${columns})
                 SELECT ${values} FROM (
-                  SELECT number + ${done} AS number,
-                         toDateTime(toUInt32(now()) - 86400 + toUInt32((number + ${done}) / ${perSecond})) AS t
+                  SELECT number + ${done} AS i,
+                         toDateTime(toUInt32(now()) - 86400 + toUInt32(i / ${perSecond})) AS t
                   FROM numbers(${n}))`,
       });
     }
