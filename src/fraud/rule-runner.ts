@@ -60,7 +60,10 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ newest: number | string; n: number | string }>();
-    return { newest: Number(row?.newest ?? 0) * 1000, count: Number(row?.n ?? 0) };
+    // Never past this process's clock: a row stamped in the future (a clock step on the server)
+    // would otherwise move the watermark past seconds whose rows have not arrived yet.
+    const newest = Math.min(Number(row?.newest ?? 0) * 1000, Math.floor(Date.now() / 1000) * 1000);
+    return { newest, count: Number(row?.n ?? 0) };
   }
 
   /**
