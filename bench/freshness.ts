@@ -21,14 +21,12 @@
  */
 import { Command } from 'commander';
 import { loadConfig } from '../src/config.js';
-import {
-  DEFAULT_KAFKA_MAX_BLOCK_SIZE,
-  DEFAULT_DEDUP_SLOT_SECONDS,
-} from '../src/migrate/clickhouse-migrator.js';
+import { DEFAULT_KAFKA_MAX_BLOCK_SIZE } from '../src/migrate/clickhouse-migrator.js';
 import { createIsolatedPipeline, type IsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
 import { clickHouseService } from '../scripts/stack/clickhouse.js';
 import { stackDirs } from '../scripts/stack/service.js';
-import { describeRun, percentile } from './machine.js';
+import { loadDedupHistory } from './dedup-history.js';
+import { describeRun, fmtMs, percentile } from './machine.js';
 import { KINDS, taggedEvents, type Kind } from './tagged-events.js';
 
 const opts = new Command('bench:freshness')
@@ -195,21 +193,11 @@ function sampleParts(p: IsolatedPipeline) {
 
 async function preloadHistory(p: IsolatedPipeline, ids: number) {
   if (ids <= 0) return;
-  const [row] = await p.query<{ now: number }>(`SELECT toUInt32(now()) AS now`);
-  const previous = (Math.floor(Number(row?.now) / DEFAULT_DEDUP_SLOT_SECONDS) + 3) % 4;
   const started = performance.now();
-  for (let done = 0; done < ids; done += 10_000_000) {
-    await p.clickhouse.command({
-      query: `INSERT INTO ${p.database}.ticket_sales_seen_${previous} SELECT generateUUIDv4() FROM numbers(${Math.min(10_000_000, ids - done)})`,
-    });
-  }
+  const set = await loadDedupHistory(p, ids);
   console.log(
-    `  (${ids.toLocaleString('en')} ids loaded into ticket_sales_seen_${previous} in ${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    `  (${ids.toLocaleString('en')} ids loaded into ${set} in ${((performance.now() - started) / 1000).toFixed(0)} s)`,
   );
-}
-
-function fmt(ms: number): string {
-  return Number.isFinite(ms) ? `${ms.toFixed(0).padStart(6)} ms` : '         -';
 }
 
 async function measureConfiguration(label: string, kafkaMaxBlockSize: number, heartbeatMs: number) {
@@ -238,7 +226,7 @@ async function measureConfiguration(label: string, kafkaMaxBlockSize: number, he
         const lat = mine.flatMap((s) => (s.seenAt === undefined ? [] : [s.seenAt - s.ackedAt]));
         const missing = mine.length - lat.length;
         console.log(
-          `${String(rate).padStart(6)} | ${String(r.batch).padStart(5)} | ${r.achieved.toFixed(0).padStart(10)} | ${LABEL[target].padEnd(25)} | ${fmt(percentile(lat, 50))} | ${fmt(percentile(lat, 95))} | ${fmt(percentile(lat, 99))} | ${fmt(lat.length ? Math.max(...lat) : NaN)} | ${missing} of ${mine.length}`,
+          `${String(rate).padStart(6)} | ${String(r.batch).padStart(5)} | ${r.achieved.toFixed(0).padStart(10)} | ${LABEL[target].padEnd(25)} | ${fmtMs(percentile(lat, 50))} | ${fmtMs(percentile(lat, 95))} | ${fmtMs(percentile(lat, 99))} | ${fmtMs(lat.length ? Math.max(...lat) : NaN)} | ${missing} of ${mine.length}`,
         );
       }
       partsLines.push(

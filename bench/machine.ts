@@ -20,3 +20,8 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
+
+/** Milliseconds for a table cell, `-` when there is no value. */
+export function fmtMs(ms: number): string {
+  return Number.isFinite(ms) ? `${ms.toFixed(0).padStart(6)} ms` : '         -';
+}

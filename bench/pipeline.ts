@@ -27,13 +27,12 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { createKafka } from '../src/clients/kafka.js';
 import { loadConfig } from '../src/config.js';
-import { topicNames } from '../src/events/topics.js';
-import { DEFAULT_DEDUP_SLOT_SECONDS } from '../src/migrate/clickhouse-migrator.js';
 import { createIsolatedPipeline, type IsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
 import { validateEvent, isAccepted } from '../src/events/validate-event.js';
 import { clickHouseService } from '../scripts/stack/clickhouse.js';
 import { stackDirs } from '../scripts/stack/service.js';
-import { describeRun, median, percentile } from './machine.js';
+import { loadDedupHistory } from './dedup-history.js';
+import { describeRun, fmtMs, median, percentile } from './machine.js';
 import { taggedEvents } from './tagged-events.js';
 
 const opts = new Command('bench:pipeline')
@@ -148,16 +147,10 @@ async function preload(p: IsolatedPipeline): Promise<void> {
 }
 
 async function preloadIds(p: IsolatedPipeline, started: number, rssBefore: number): Promise<void> {
-  const [row] = await p.query<{ now: number }>(`SELECT toUInt32(now()) AS now`);
-  const previous = (Math.floor(Number(row?.now) / DEDUP_SLOT) + 3) % 4;
-  for (let done = 0; done < opts.history; done += 10_000_000) {
-    await p.clickhouse.command({
-      query: `INSERT INTO ${p.database}.ticket_sales_seen_${previous} SELECT generateUUIDv4() FROM numbers(${Math.min(10_000_000, opts.history - done)})`,
-    });
-  }
+  const set = await loadDedupHistory(p, opts.history);
   const grew = clickhouseUsage().rssBytes - rssBefore;
   log(
-    `preloaded ${opts.history.toLocaleString('en')} ids into ticket_sales_seen_${previous} (${((performance.now() - started) / 1000).toFixed(0)} s); ClickHouse RSS +${(grew / 2 ** 30).toFixed(2)} GiB = ${(grew / 2 ** 20 / (opts.history / 1e6)).toFixed(1)} MiB per million ids`,
+    `preloaded ${opts.history.toLocaleString('en')} ids into ${set} (${((performance.now() - started) / 1000).toFixed(0)} s); ClickHouse RSS +${(grew / 2 ** 30).toFixed(2)} GiB = ${(grew / 2 ** 20 / (opts.history / 1e6)).toFixed(1)} MiB per million ids`,
   );
 }
 
@@ -191,7 +184,6 @@ async function preloadSales(p: IsolatedPipeline): Promise<void> {
     `preloaded ${opts.historySales.toLocaleString('en')} sales over the last day into ticket_sales_ids and sales_by_user (${((performance.now() - salesStarted) / 1000).toFixed(0)} s)`,
   );
 }
-const DEDUP_SLOT = DEFAULT_DEDUP_SLOT_SECONDS;
 
 /** Waits until the preload's background merges are done, so the idle minute measures idling. */
 async function settleMerges(p: IsolatedPipeline): Promise<void> {
@@ -212,11 +204,6 @@ interface Minute {
 }
 
 async function runRate(p: IsolatedPipeline, url: string, rate: number, minutes: number, label: string) {
-  const kafka = createKafka(config);
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = topicNames(p.topicPrefix).ticket_sale;
-  const groupId = `${p.database}_ticket_sales`;
   const pending = new Map<string, { at: number; minute: number }>();
   const perMinute: Minute[] = Array.from({ length: minutes }, () => ({ acked: 0, latencies: [] }));
   const started = performance.now();
@@ -296,12 +283,7 @@ async function runRate(p: IsolatedPipeline, url: string, rate: number, minutes: 
     await new Promise((resolve) =>
       setTimeout(resolve, Math.max(0, started + (m + 1) * 60_000 - performance.now())),
     );
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const behind = ends.reduce((sum, e) => {
-      const done = committed?.partitions.find((x) => x.partition === e.partition)?.offset ?? '0';
-      return sum + Math.max(0, Number(e.high) - Math.max(0, Number(done)));
-    }, 0);
+    const behind = await p.messagesBehind('ticket_sale');
     const [lag] = await p.query<{ lag: string }>(
       `SELECT toUInt32(now()) - min(m) AS lag FROM (SELECT rule, toUInt32(max(evaluated_to)) AS m FROM ${p.database}.fraud_rule_runs GROUP BY rule)`,
     );
@@ -320,13 +302,8 @@ async function runRate(p: IsolatedPipeline, url: string, rate: number, minutes: 
   sending = false;
   await sender;
   await poller;
-  await admin.disconnect();
   if (errors > 0) log(`(${errors} requests failed or were not 202)`);
   return rows;
-}
-
-function fmtMs(ms: number): string {
-  return Number.isFinite(ms) ? `${ms.toFixed(0).padStart(6)} ms` : '        -';
 }
 
 log(

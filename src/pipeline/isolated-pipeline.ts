@@ -11,11 +11,19 @@ import { createKafka } from '../clients/kafka.js';
 import type { Config } from '../config.js';
 import { createKafkaEventSink } from '../events/kafka-event-sink.js';
 import { createBlockHeartbeat } from '../events/block-heartbeat.js';
-import { ensureTopics, topicNames } from '../events/topics.js';
+import { ensureTopics, topicNames, type TopicName } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
 
 const MIGRATIONS = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
+
+/** Kafka consumer group of each topic's ClickHouse Kafka table, after `<database>_` (see the migrations). */
+const GROUP_SUFFIX: Record<TopicName, string> = {
+  ticket_sale: 'ticket_sales',
+  user_interaction: 'user_interactions',
+  system_metric: 'system_metrics',
+  rejected: 'rejected_events',
+};
 
 export interface IsolatedPipelineOptions {
   config: Config;
@@ -108,6 +116,29 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     async query<T>(text: string): Promise<T[]> {
       const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
       return result.json<T>();
+    },
+
+    /** The ClickHouse consumer group that reads `topic`. */
+    consumerGroup(topic: TopicName): string {
+      return `${database}_${GROUP_SUFFIX[topic]}`;
+    },
+
+    /**
+     * Messages of `topic` that ClickHouse's consumer group has not committed yet; Infinity while
+     * the broker cannot say (right after a restart the group coordinator moves).
+     */
+    async messagesBehind(topic: TopicName): Promise<number> {
+      const name = topicNames(topicPrefix)[topic];
+      const ends = await admin.fetchTopicOffsets(name).catch(() => undefined);
+      const [committed] =
+        (await admin
+          .fetchOffsets({ groupId: this.consumerGroup(topic), topics: [name] })
+          .catch(() => undefined)) ?? [];
+      if (ends === undefined) return Infinity;
+      return ends.reduce((sum, end) => {
+        const done = committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1';
+        return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
+      }, 0);
     },
 
     /** POSTs a body to /v1/events in-process. */

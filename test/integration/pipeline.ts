@@ -8,14 +8,6 @@ import { config, eventually, uniqueName } from './helpers.js';
 
 export const API_KEY = 'test-key-123456';
 
-/** Kafka consumer group of each topic's ClickHouse Kafka table (see the migrations). */
-const GROUP_SUFFIX: Record<TopicName, string> = {
-  ticket_sale: 'ticket_sales',
-  user_interaction: 'user_interactions',
-  system_metric: 'system_metrics',
-  rejected: 'rejected_events',
-};
-
 export async function createTestPipeline(
   prefix: string,
   options: { kafkaTimeoutMs?: number; kafkaMaxBlockSize?: number; dedupSlotSeconds?: number } = {},
@@ -69,22 +61,16 @@ export async function createTestPipeline(
      * after that, whatever will ever arrive from it has arrived.
      */
     async waitConsumed(topic: TopicName, timeoutMs = 30_000): Promise<void> {
-      const name = topicNames(topicPrefix)[topic];
-      const groupId = `${database}_${GROUP_SUFFIX[topic]}`;
-      const lag = async () => {
-        // Right after a broker restart the group coordinator moves; ask again until it answers.
-        const ends = await admin.fetchTopicOffsets(name).catch(() => undefined);
-        const [committed] =
-          (await admin.fetchOffsets({ groupId, topics: [name] }).catch(() => undefined)) ?? [];
-        if (ends === undefined) return Infinity;
-        return ends.reduce((sum, end) => {
-          const done = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-          return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
-        }, 0);
-      };
-      const remaining = await eventually(lag, (n) => n === 0, timeoutMs, 200);
+      const remaining = await eventually(
+        () => base.messagesBehind(topic),
+        (n) => n === 0,
+        timeoutMs,
+        200,
+      );
       if (remaining !== 0)
-        throw new Error(`${groupId} still has ${remaining} messages to consume on ${name}`);
+        throw new Error(
+          `${base.consumerGroup(topic)} still has ${remaining} messages to consume on ${topic}`,
+        );
     },
 
     /**
@@ -113,7 +99,7 @@ export async function createTestPipeline(
     async redeliverFromStart(topic: TopicName, queueTable: string): Promise<void> {
       await clickhouse.command({ query: `DETACH TABLE ${database}.${queueTable}` });
       await admin.resetOffsets({
-        groupId: `${database}_${GROUP_SUFFIX[topic]}`,
+        groupId: base.consumerGroup(topic),
         topic: topicNames(topicPrefix)[topic],
         earliest: true,
       });
