@@ -13,6 +13,7 @@ import { CompressionTypes } from 'kafkajs';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../src/api/app.js';
+import { platformOnlyKeyStore } from '../src/auth/key-store.js';
 import { createKafka } from '../src/clients/kafka.js';
 import { loadConfig } from '../src/config.js';
 import { createKafkaEventSink } from '../src/events/kafka-event-sink.js';
@@ -43,7 +44,7 @@ const app = createApp({
   healthTimeoutMs: 1000,
   ingest: {
     sink: createKafkaEventSink({ producer: apiProducer, topicPrefix: prefix, timeoutMs: 30_000 }),
-    apiKeys: new Map([[KEY, 'bench']]),
+    keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'bench', scopes: ['ingest'] }]])),
     maxBodyBytes: 50 * 1024 * 1024,
     maxRecords: 100_000,
     retryAfterSeconds: 1,

@@ -4,6 +4,7 @@
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- columns: window_start, name, samples, avg, p50, p95, p99, max
+-- scope: platform
 SELECT window_start, name, samples, round(avg, 3) AS avg, p50, p95, p99, max
 FROM {database}.metrics_per_minute
 WHERE window_start >= {{from_time}} AND window_start < {{to_time}}

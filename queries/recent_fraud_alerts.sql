@@ -5,9 +5,10 @@
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- columns: detected_at, rule, event_id, user_id, order_id, amount, details
 -- volatile: detected_at
+-- scope: event_id (an organizer's key sees its own shows only)
 SELECT detected_at, rule, event_id, user_id, order_id, amount, details
 FROM {database}.fraud_alerts
-WHERE order_id IN (
-  SELECT order_id FROM {database}.ticket_sales WHERE event_time >= {{from_time}} AND event_time < {{to_time}}
+WHERE {scope} AND order_id IN (
+  SELECT order_id FROM {database}.ticket_sales WHERE event_time >= {{from_time}} AND event_time < {{to_time}} AND {scope}
 )
 ORDER BY rule, order_id

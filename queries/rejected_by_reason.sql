@@ -4,6 +4,7 @@
 -- param: from_time DateTime start of the range of receive times (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- columns: reason, records, sources, example
+-- scope: platform
 SELECT
   reason,
   count() AS records,

@@ -4,6 +4,7 @@
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- columns: event_id, channel, orders, tickets, revenue, revenue_share
+-- scope: event_id (an organizer's key sees its own shows only)
 SELECT
   event_id,
   channel,
@@ -14,13 +15,13 @@ SELECT
 FROM (
   SELECT event_id, channel, count() AS orders, sum(quantity) AS tickets, sum(amount) AS revenue
   FROM {database}.ticket_sales
-  WHERE event_time >= {{from_time}} AND event_time < {{to_time}}
+  WHERE event_time >= {{from_time}} AND event_time < {{to_time}} AND {scope}
   GROUP BY event_id, channel
 ) AS by_channel
 ANY LEFT JOIN (
   SELECT event_id, sum(amount) AS show_revenue
   FROM {database}.ticket_sales
-  WHERE event_time >= {{from_time}} AND event_time < {{to_time}}
+  WHERE event_time >= {{from_time}} AND event_time < {{to_time}} AND {scope}
   GROUP BY event_id
 ) AS by_show USING (event_id)
 ORDER BY event_id, revenue DESC, channel

@@ -4,6 +4,7 @@
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- columns: event_id, tickets, orders, revenue, unique_buyers, busiest_minute, busiest_minute_tickets
+-- scope: event_id (an organizer's key sees its own shows only)
 SELECT
   event_id,
   sum(quantity) AS tickets,
@@ -24,6 +25,6 @@ ANY LEFT JOIN (
   )
   GROUP BY event_id
 ) AS busiest USING (event_id)
-WHERE event_time >= {{from_time}} AND event_time < {{to_time}}
+WHERE event_time >= {{from_time}} AND event_time < {{to_time}} AND {scope}
 GROUP BY event_id, busiest_minute, busiest_minute_tickets
 ORDER BY event_id

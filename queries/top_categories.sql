@@ -5,9 +5,10 @@
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- param: limit Int64 how many categories
 -- columns: event_id, category, tickets, orders, revenue
+-- scope: event_id (an organizer's key sees its own shows only)
 SELECT event_id, category, sum(tickets) AS tickets, sum(orders) AS orders, sum(revenue) AS revenue
 FROM {database}.sales_per_minute
-WHERE window_start >= {{from_time}} AND window_start < {{to_time}}
+WHERE window_start >= {{from_time}} AND window_start < {{to_time}} AND {scope}
 GROUP BY event_id, category
 ORDER BY tickets DESC, revenue DESC, event_id, category
 LIMIT {{limit}}

@@ -5,6 +5,7 @@
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- param: limit Int64 how many buyers
 -- columns: user_id, max_orders_per_minute, orders, tickets, revenue
+-- scope: event_id (an organizer's key sees its own shows only)
 SELECT
   user_id,
   max(orders_in_minute) AS max_orders_per_minute,
@@ -19,7 +20,7 @@ FROM (
     sum(quantity) AS tickets_in_minute,
     sum(amount) AS revenue_in_minute
   FROM {database}.ticket_sales
-  WHERE event_time >= {{from_time}} AND event_time < {{to_time}}
+  WHERE event_time >= {{from_time}} AND event_time < {{to_time}} AND {scope}
   GROUP BY user_id, minute
 )
 GROUP BY user_id

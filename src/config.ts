@@ -80,6 +80,11 @@ const schema = z.object({
       }
       return keys;
     }),
+  /**
+   * The platform administrator's key: creates organizers and acts for every organizer. The
+   * default is a well-known key for local demos only; set your own anywhere else.
+   */
+  ADMIN_API_KEY: z.string().min(8, 'must be at least 8 characters').default('ticketpulse-admin-demo-key'),
   /** Largest accepted request body, in bytes (413 above it). */
   INGEST_MAX_BODY_BYTES: z.coerce
     .number()
@@ -106,6 +111,8 @@ const schema = z.object({
    * writing is never half-seen.
    */
   FRAUD_RULES_LAG_MS: z.coerce.number().int().nonnegative().default(2000),
+  /** How often the capacity alert runner compares sales with capacity (src/capacity/alert-runner.ts). */
+  CAPACITY_ALERTS_INTERVAL_MS: z.coerce.number().int().positive().default(250),
   /**
    * Length of a dedup slot in seconds, rendered into the dedup views when migration 0011 first
    * runs (later changes do not apply). An id is remembered at least 3 slots minus the horizon

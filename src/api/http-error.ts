@@ -1,10 +1,13 @@
 /**
  * The one HTTP error type and its mapping to `{ error: { code, message, details? } }`.
- * Anything that is not an HttpError is a bug: logged with its cause and answered 500.
+ * Postgres errors are mapped by what a retry can do (src/clients/postgres-errors.ts):
+ * unavailable → 503 with Retry-After, a conflict → 409, a missing reference → 404, bad data →
+ * 400. Anything else is a bug: logged with its cause and answered 500.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { classifyPostgresError } from '../clients/postgres-errors.js';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -19,17 +22,48 @@ export class HttpError extends Error {
   }
 }
 
+export interface ErrorHandlerOptions {
+  /** `Retry-After` seconds for a 503 caused by an unavailable dependency. */
+  retryAfterSeconds?: number;
+}
+
 /** An `app.onError` handler. */
-export function createErrorHandler(logger: Logger) {
+export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions = {}) {
+  const retryAfter = String(options.retryAfterSeconds ?? 5);
   return function onError(err: Error, c: Context): Response {
-    if (err instanceof HttpError) {
-      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+    const mapped = err instanceof HttpError ? err : fromPostgres(err, retryAfter);
+    if (mapped) {
+      if (mapped.status >= 500 && mapped !== err) {
+        logger.warn({ err, path: c.req.path, status: mapped.status }, mapped.message);
+      }
+      for (const [name, value] of Object.entries(mapped.headers)) c.header(name, value);
       const body = {
-        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+        error: {
+          code: mapped.code,
+          message: mapped.message,
+          ...(mapped.details ? { details: mapped.details } : {}),
+        },
       };
-      return c.json(body, err.status);
+      return c.json(body, mapped.status);
     }
     logger.error({ err, path: c.req.path }, 'unhandled error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   };
+}
+
+function fromPostgres(err: Error, retryAfter: string): HttpError | undefined {
+  switch (classifyPostgresError(err)) {
+    case 'unavailable':
+      return new HttpError(503, 'postgres_unavailable', 'Postgres is unavailable; retry later', undefined, {
+        'Retry-After': retryAfter,
+      });
+    case 'conflict':
+      return new HttpError(409, 'conflict', 'a row with this key already exists');
+    case 'missing':
+      return new HttpError(404, 'not_found', 'a referenced row does not exist');
+    case 'invalid':
+      return new HttpError(400, 'invalid', 'a value is out of range for its column');
+    default:
+      return undefined;
+  }
 }

@@ -2,7 +2,10 @@
  * `POST /v1/events`: validates each record, publishes accepted events and rejects to Kafka
  * in one acknowledged batch, and answers per record.
  * - 202 when at least one record was accepted (rejections listed), 400 when none was;
- * - 401 / 413 / 415 for a missing key, an oversized body, another content type;
+ * - 401 / 403 / 413 / 415 for a missing key, a key without the ingest scope, an oversized
+ *   body, another content type;
+ * - an organizer's key may send only its own shows' events: a record for another organizer's
+ *   show or an unknown show is rejected with that reason (and quarantined like any other);
  * - 503 with Retry-After when Kafka did not acknowledge; then nothing counts as accepted.
  */
 import { Hono } from 'hono';
@@ -14,16 +17,21 @@ import {
   type AcceptedEvent,
   type FieldError,
   type RejectedEvent,
+  type ValidationResult,
 } from '../events/validate-event.js';
-import { apiKeyAuth, type ApiKeyVariables } from './api-key-auth.js';
+import type { KeyStore } from '../auth/key-store.js';
+import { principalSource, type Principal } from '../auth/principal.js';
+import type { ShowOwners } from '../auth/show-owners.js';
+import { authenticate, type AuthVariables } from './authenticate.js';
 import { createBodyReader } from './body-text.js';
 import { HttpError } from './http-error.js';
 import { parseIngestBody, recordText } from './ingest-body.js';
 
 export interface IngestRouteOptions {
   sink: EventSink;
-  /** API key -> producer name. */
-  apiKeys: ReadonlyMap<string, string>;
+  keys: KeyStore;
+  /** Who owns each show; needed to scope organizer keys (without it they are refused). */
+  showOwners?: ShowOwners;
   maxBodyBytes: number;
   maxRecords: number;
   retryAfterSeconds: number;
@@ -37,25 +45,36 @@ export interface IngestResponse {
   rejected: { index: number; id: string | null; errors: FieldError[] }[];
 }
 
-export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables: ApiKeyVariables }> {
+export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables: AuthVariables }> {
   const now = options.now ?? Date.now;
   const readBodyText = createBodyReader(options.maxBodyBytes);
-  const app = new Hono<{ Variables: ApiKeyVariables }>();
+  const app = new Hono<{ Variables: AuthVariables }>();
 
-  app.post('/v1/events', apiKeyAuth(options.apiKeys), async function ingestEvents(c) {
+  app.post('/v1/events', authenticate(options.keys, 'ingest'), async function ingestEvents(c) {
     const text = await readBodyText(c);
     const records = parseIngestBody(c.req.header('content-type'), text, options.maxRecords);
     const receivedAtMs = now();
     const accepted: AcceptedEvent[] = [];
     const quarantined: QuarantinedRecord[] = [];
 
-    const source = c.get('source');
+    const principal = c.get('principal');
+    const source = principalSource(principal);
+    const results = records.map((record) =>
+      record.parseError === undefined
+        ? validateEvent(record.value, receivedAtMs)
+        : rejectedUnparsed(record.parseError),
+    );
+    const outOfScope = await scopeCheck(principal, results, options.showOwners);
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
-      const result =
-        record.parseError === undefined
-          ? validateEvent(record.value, receivedAtMs)
-          : rejectedUnparsed(record.parseError);
+      const validated = results[index]!;
+      const scopeError =
+        isAccepted(validated) && validated.showId !== undefined
+          ? outOfScope.get(validated.showId)
+          : undefined;
+      const result: ValidationResult = scopeError
+        ? { kind: 'rejected', id: validated.id, errors: [{ path: 'data.event_id', message: scopeError }] }
+        : validated;
       if (isAccepted(result)) {
         accepted.push(result);
         continue;
@@ -94,6 +113,38 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
     return c.json(body, accepted.length > 0 ? 202 : 400);
   });
   return app;
+}
+
+/**
+ * For an organizer's key, the shows among the accepted records it may not send, each with the
+ * reason; empty for platform keys.
+ */
+async function scopeCheck(
+  principal: Principal,
+  results: ValidationResult[],
+  showOwners: ShowOwners | undefined,
+): Promise<Map<string, string>> {
+  const refused = new Map<string, string>();
+  if (principal.kind === 'platform') return refused;
+  const shows = new Set<string>();
+  for (const result of results)
+    if (isAccepted(result) && result.showId !== undefined) shows.add(result.showId);
+  if (shows.size === 0) return refused;
+  if (!showOwners) {
+    for (const show of shows)
+      refused.set(show, 'this service cannot check show ownership; use a platform key');
+    return refused;
+  }
+  const owners = await showOwners.ownersOf(shows);
+  for (const show of shows) {
+    const owner = owners.get(show);
+    if (owner === null || owner === undefined) {
+      refused.set(show, `unknown show '${show}': register it with POST /v1/shows first`);
+    } else if (owner !== principal.organizerId) {
+      refused.set(show, `show '${show}' belongs to another organizer`);
+    }
+  }
+  return refused;
 }
 
 /** An NDJSON line that is not JSON: rejected with the parser's message. */

@@ -23,3 +23,19 @@ export function clickHouseErrorMessage(err: unknown): string {
   const firstLine = message.split('\n')[0] ?? message;
   return firstLine.replace(/, e\.what\(\) = .*$/, '').trim();
 }
+
+/**
+ * ClickHouse errors a retry can fix: no connection, or the server refusing for load. Codes:
+ * 159 TIMEOUT_EXCEEDED, 202 TOO_MANY_SIMULTANEOUS_QUERIES, 209 SOCKET_TIMEOUT,
+ * 210 NETWORK_ERROR, 241 MEMORY_LIMIT_EXCEEDED.
+ */
+const RETRYABLE_CODES = new Set([159, 202, 209, 210, 241]);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+
+export function isClickHouseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+  if (err instanceof Error && /^Timeout error\.?$/.test(err.message)) return true;
+  const serverCode = clickHouseErrorCode(err);
+  return serverCode !== undefined && RETRYABLE_CODES.has(serverCode);
+}

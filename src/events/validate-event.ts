@@ -21,6 +21,8 @@ export interface AcceptedEvent {
   key: string;
   /** The Kafka message value: the flat row as JSON text, columns in the registry's order. */
   value: string;
+  /** The show (`data.event_id`) for sales and interactions; undefined for system metrics. */
+  showId: string | undefined;
   /** The same row as an object, parsed from `value` when read (the API itself never reads it). */
   readonly row: Record<string, unknown>;
 }
@@ -44,6 +46,7 @@ class Accepted implements AcceptedEvent {
     readonly eventType: EventType,
     readonly key: string,
     readonly value: string,
+    readonly showId: string | undefined,
   ) {}
 
   get row(): Record<string, unknown> {
@@ -97,7 +100,14 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
     },
     parsed.data,
   );
-  return new Accepted(id, envelope.data.event_type, schema.key(parsed.data), flatString(value));
+  const showId = (parsed.data as { event_id?: unknown }).event_id;
+  return new Accepted(
+    id,
+    envelope.data.event_type,
+    schema.key(parsed.data),
+    flatString(value),
+    typeof showId === 'string' ? showId : undefined,
+  );
 }
 
 function rejected(id: string | null, errors: FieldError[]): RejectedEvent {

@@ -14,8 +14,20 @@ import { createBlockHeartbeat } from '../events/block-heartbeat.js';
 import { ensureTopics, topicNames, type TopicName } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
+import { createKeyStore, platformOnlyKeyStore, type KeyStore } from '../auth/key-store.js';
+import type { Principal } from '../auth/principal.js';
+import { createShowOwners } from '../auth/show-owners.js';
+import { createDimensionSync } from '../bridge/dimension-sync.js';
+import { createPgChanges } from '../clients/pg-changes.js';
+import { createPostgresPool } from '../clients/postgres.js';
+import { createDb } from '../db/schema.js';
+import { createPostgresMigrator } from '../migrate/postgres-migrator.js';
+import { loadNamedQueries } from '../sql/named-queries.js';
+import type { EntityApiOptions } from '../api/v1/entity-api.js';
 
 const MIGRATIONS = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
+const PG_MIGRATIONS = new URL('../../migrations/postgres/', import.meta.url).pathname;
+const QUERIES = new URL('../../queries/', import.meta.url).pathname;
 
 /** Kafka consumer group of each topic's ClickHouse Kafka table, after `<database>_` (see the migrations). */
 const GROUP_SUFFIX: Record<TopicName, string> = {
@@ -29,8 +41,14 @@ export interface IsolatedPipelineOptions {
   config: Config;
   /** Database name; topics are prefixed with `<name>.`. Must be a plain identifier. */
   name: string;
-  /** The one ingest key the app accepts. */
+  /** The platform ingest key the app accepts. */
   apiKey: string;
+  /**
+   * An empty Postgres database: migrated, and then the app also serves the /v1 entity API
+   * (with this platform admin key), organizer keys work, and the bridge copies dimensions
+   * into this pipeline's ClickHouse database.
+   */
+  postgres?: { url: string; adminKey: string };
   /** How long the API waits for Kafka (INGEST_KAFKA_TIMEOUT_MS); default 5000. */
   kafkaTimeoutMs?: number;
   /** Rows per Kafka engine block rendered into the migrations (default: the migrator's). */
@@ -79,6 +97,12 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       })
     : undefined;
   heartbeat?.start();
+  const platform = new Map<string, Principal>([
+    [apiKey, { kind: 'platform', name: 'isolated', scopes: ['ingest'] }],
+  ]);
+  const entities = options.postgres ? await createEntities(options.postgres, platform) : undefined;
+  const keys: KeyStore = entities?.keys ?? platformOnlyKeyStore(platform);
+
   const app: Hono = createApp({
     logger: pino({ level: 'silent' }),
     probes: [],
@@ -90,12 +114,57 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
         timeoutMs: options.kafkaTimeoutMs ?? 5000,
         onPublished: heartbeat?.noteEvents,
       }),
-      apiKeys: new Map([[apiKey, 'isolated']]),
+      keys,
+      showOwners: entities?.api.showOwners,
       maxBodyBytes: 5 * 1024 * 1024,
       maxRecords: 10_000,
       retryAfterSeconds: 5,
     },
+    entities: entities?.api,
   });
+
+  /** Postgres side: migrations, change feed, caches, and the bridge into this database. */
+  async function createEntities(
+    pgOptions: { url: string; adminKey: string },
+    keyMap: Map<string, Principal>,
+  ) {
+    const pool = createPostgresPool({ DATABASE_URL: pgOptions.url });
+    const pgResults = await createPostgresMigrator({ pool, dir: PG_MIGRATIONS }).migrate();
+    const pgFailed = pgResults.find((r) => r.status === 'failed');
+    if (pgFailed)
+      throw new Error(`postgres migration ${pgFailed.file} failed: ${JSON.stringify(pgFailed.error)}`);
+    keyMap.set(pgOptions.adminKey, { kind: 'platform', name: 'admin', scopes: ['ingest', 'read', 'admin'] });
+    const logger = pino({ level: 'silent' });
+    const db = createDb(pool);
+    const changes = createPgChanges({ connectionString: pgOptions.url, logger });
+    await changes.start();
+    const showOwners = createShowOwners({ db, changes });
+    const entityKeys = createKeyStore({ db, changes, platformKeys: keyMap });
+    const bridge = createDimensionSync({ db, changes, clickhouse, database, logger });
+    await bridge.start();
+    const api: EntityApiOptions = {
+      db,
+      keys: entityKeys,
+      showOwners,
+      clickhouse,
+      database,
+      queries: loadNamedQueries(QUERIES),
+      retryAfterSeconds: 5,
+    };
+    return {
+      api,
+      keys: entityKeys,
+      db,
+      bridge,
+      async close() {
+        await bridge.close();
+        entityKeys.close();
+        showOwners.close();
+        await changes.close();
+        await db.destroy();
+      },
+    };
+  }
 
   const fraudRules = createFraudRuleRunner({
     clickhouse,
@@ -112,6 +181,8 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     clickhouse,
     admin,
     fraudRules,
+    /** The Postgres side when `postgres` was given. */
+    entities,
 
     async query<T>(text: string): Promise<T[]> {
       const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
@@ -153,6 +224,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     async close(): Promise<void> {
       await fraudRules.close();
       await heartbeat?.close();
+      await entities?.close();
       await producer.disconnect();
       await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
       await clickhouse.close();

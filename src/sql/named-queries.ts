@@ -10,6 +10,9 @@
  *   -- param: show_id String the show
  *   -- columns: window_start, category, ...
  *   -- volatile: detected_at   (columns whose value depends on when it ran)
+ *   -- scope: event_id         (the column naming the show; the body's `{scope}` becomes a
+ *                               filter to the caller's shows) or `platform` (platform keys
+ *                               only); a query with a `show_id` param is scoped by that param
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -29,6 +32,8 @@ export interface NamedQuery {
   params: QueryParam[];
   columns: string[];
   volatile: string[];
+  /** The show column `{scope}` filters on, `platform`, or undefined (see the header above). */
+  scope: string | undefined;
   body: string;
 }
 
@@ -50,7 +55,7 @@ export function parseNamedQuery(file: string, text: string): NamedQuery {
   const fields = new Map<string, string[]>();
   let last = '';
   for (const line of header) {
-    const match = /^(name|purpose|param|columns|volatile):\s*(.*)$/.exec(line);
+    const match = /^(name|purpose|param|columns|volatile|scope):\s*(.*)$/.exec(line);
     if (match) {
       last = match[1]!;
       fields.set(last, [...(fields.get(last) ?? []), match[2]!]);
@@ -76,12 +81,18 @@ export function parseNamedQuery(file: string, text: string): NamedQuery {
       .map((c) => c.trim())
       .filter(Boolean);
   if (!fields.get('purpose')) throw new Error(`${file}: header needs 'purpose:'`);
+  const scope = fields.get('scope')?.[0]?.trim().split(/\s+/)[0];
+  if (scope !== undefined && scope !== 'platform' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(scope))
+    throw new Error(`${file}: 'scope:' must be a column name or 'platform'`);
+  if ((scope !== undefined && scope !== 'platform') !== body.includes('{scope}'))
+    throw new Error(`${file}: a column in 'scope:' and '{scope}' in the body go together`);
   return {
     name,
     purpose: fields.get('purpose')!.join(' '),
     params,
     columns: list('columns'),
     volatile: list('volatile'),
+    scope,
     body,
   };
 }
@@ -98,20 +109,33 @@ export function loadNamedQueries(dir: string): Map<string, NamedQuery> {
   return queries;
 }
 
-/** SQL text for a query with its parameters rendered as typed literals; throws LiteralError for bad values. */
+/**
+ * SQL text for a query with its parameters rendered as typed literals; throws LiteralError for
+ * bad values. `shows` limits a scoped query to those shows (`{scope}`); without it, all shows.
+ */
 export function renderNamedQuery(
   query: NamedQuery,
   database: string,
   values: Record<string, unknown>,
+  shows?: readonly string[],
 ): string {
   const db = ident(database).text.slice(1, -1);
-  return query.body.replaceAll('{database}', db).replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
-    const param = query.params.find((p) => p.name === name)!;
-    if (!(name in values)) throw new LiteralError(`missing parameter ${name} (${param.type})`);
-    try {
-      return RENDER[param.type](values[name]).text;
-    } catch (err) {
-      throw new LiteralError(`parameter ${name}: ${(err as Error).message}`);
-    }
-  });
+  const scope =
+    shows === undefined || query.scope === undefined || query.scope === 'platform'
+      ? '1'
+      : shows.length === 0
+        ? '0'
+        : `${query.scope} IN (${shows.map((s) => str(s).text).join(', ')})`;
+  return query.body
+    .replaceAll('{database}', db)
+    .replaceAll('{scope}', scope)
+    .replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
+      const param = query.params.find((p) => p.name === name)!;
+      if (!(name in values)) throw new LiteralError(`missing parameter ${name} (${param.type})`);
+      try {
+        return RENDER[param.type](values[name]).text;
+      } catch (err) {
+        throw new LiteralError(`parameter ${name}: ${(err as Error).message}`);
+      }
+    });
 }

@@ -10,7 +10,12 @@ export const API_KEY = 'test-key-123456';
 
 export async function createTestPipeline(
   prefix: string,
-  options: { kafkaTimeoutMs?: number; kafkaMaxBlockSize?: number; dedupSlotSeconds?: number } = {},
+  options: {
+    kafkaTimeoutMs?: number;
+    kafkaMaxBlockSize?: number;
+    dedupSlotSeconds?: number;
+    postgres?: { url: string; adminKey: string };
+  } = {},
 ) {
   const base = await createIsolatedPipeline({
     config,

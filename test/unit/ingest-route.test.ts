@@ -3,6 +3,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
+import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
 import { SinkUnavailableError, type EventSink } from '../../src/events/kafka-event-sink.js';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 
@@ -22,7 +23,7 @@ function setup(options: { failing?: boolean; maxBodyBytes?: number; maxRecords?:
     healthTimeoutMs: 100,
     ingest: {
       sink,
-      apiKeys: new Map([[KEY, 'unit']]),
+      keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
       maxRecords: options.maxRecords ?? 100,
       retryAfterSeconds: 7,

@@ -1,0 +1,17 @@
+/** The /v1 entity API: organizers, keys, shows and named queries, with its OpenAPI document. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { addOrganizerRoutes } from './organizer-routes.js';
+import { createOpenApiApp, serveOpenApiDocument, type V1Env } from './openapi-app.js';
+import { addQueryRoutes, type QueryRouteDeps } from './query-routes.js';
+import { addShowRoutes } from './show-routes.js';
+
+export type EntityApiOptions = QueryRouteDeps;
+
+export function createEntityApi(options: EntityApiOptions): OpenAPIHono<V1Env> {
+  const app = createOpenApiApp();
+  addOrganizerRoutes(app, options);
+  addShowRoutes(app, options);
+  addQueryRoutes(app, options);
+  serveOpenApiDocument(app);
+  return app;
+}

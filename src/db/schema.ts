@@ -1,0 +1,99 @@
+/**
+ * The Postgres tables as kysely sees them, kept by hand beside migrations/postgres/*.sql (the
+ * postgres-entities integration test checks every column here exists with a matching type).
+ */
+import { Kysely, PostgresDialect, type ColumnType, type Generated, type Selectable } from 'kysely';
+import type pg from 'pg';
+
+/** A timestamptz column: read as Date, written as Date or ISO text, defaulted by Postgres. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** numeric: pg returns text so no precision is lost. */
+type Numeric = ColumnType<string, string | number, string | number>;
+
+export interface OrganizersTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface ShowsTable {
+  /** The `data.event_id` producers send. */
+  id: string;
+  organizer_id: string;
+  name: string;
+  venue: Generated<string>;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  /** IANA zone, e.g. Europe/Berlin. */
+  timezone: Generated<string>;
+  starts_at: Timestamp;
+  status: Generated<ShowStatus>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export const SHOW_STATUSES = ['draft', 'on_sale', 'sold_out', 'cancelled', 'completed'] as const;
+export type ShowStatus = (typeof SHOW_STATUSES)[number];
+
+export interface TicketCategoriesTable {
+  show_id: string;
+  category: string;
+  capacity: number;
+  price: Numeric;
+  currency: string;
+  updated_at: Timestamp;
+}
+
+export const API_KEY_SCOPES = ['ingest', 'read', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export interface ApiKeysTable {
+  id: string;
+  organizer_id: string;
+  /** SHA-256 of the key, hex; the key itself is never stored. */
+  key_hash: string;
+  scopes: ApiKeyScope[];
+  created_at: Timestamp;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  updated_at: Timestamp;
+}
+
+export const FRAUD_RULES = ['large_amount', 'velocity', 'unusual_location'] as const;
+
+export interface FraudRuleOverridesTable {
+  organizer_id: string;
+  rule: (typeof FRAUD_RULES)[number];
+  threshold: number | null;
+  window_seconds: number | null;
+  enabled: Generated<boolean>;
+  updated_at: Timestamp;
+}
+
+export interface PricingRulesTable {
+  organizer_id: string;
+  hot_sell_through: Generated<number>;
+  early_sellout_hours: Generated<number>;
+  surge_factor: Generated<number>;
+  max_multiplier: Generated<number>;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  organizers: OrganizersTable;
+  shows: ShowsTable;
+  ticket_categories: TicketCategoriesTable;
+  api_keys: ApiKeysTable;
+  fraud_rule_overrides: FraudRuleOverridesTable;
+  pricing_rules: PricingRulesTable;
+}
+
+export type Show = Selectable<ShowsTable>;
+export type TicketCategory = Selectable<TicketCategoriesTable>;
+export type ApiKey = Selectable<ApiKeysTable>;
+export type PricingRule = Selectable<PricingRulesTable>;
+export type Db = Kysely<Database>;
+
+/** kysely over an existing pool; destroying it ends the pool. */
+export function createDb(pool: pg.Pool): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
