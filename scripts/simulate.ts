@@ -1,10 +1,12 @@
 /**
- * `npm run simulate -- [--rate 200] [--duration 60] [--shows 5] [--seed 42]`: realistic demo
- * traffic through POST /v1/events, with a progress line every second.
+ * `npm run simulate -- [--rate 200] [--duration 60] [--shows 5] [--seed 42]`: registers the demo
+ * organizer and its shows through the entity API, then sends realistic traffic through
+ * POST /v1/events, with a progress line every second.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config.js';
 import { createTrafficModel } from '../src/simulate/traffic-model.js';
+import { registerDemoShows } from '../src/simulate/register-shows.js';
 
 function positive(name: string) {
   return (value: string): number => {
@@ -24,6 +26,8 @@ const program = new Command('simulate')
   .option('--malformed <share>', 'share of malformed records (0..1)', positive('malformed'), 0.01)
   .option('--url <url>', 'API base URL', `http://${config.HOST}:${config.PORT}`)
   .option('--key <key>', 'API key', [...config.INGEST_API_KEYS.keys()][0])
+  .option('--admin-key <key>', 'platform admin key, to register the shows', config.ADMIN_API_KEY)
+  .option('--no-register', 'send events for shows that are not registered')
   .parse();
 
 const opts = program.opts<{
@@ -34,6 +38,8 @@ const opts = program.opts<{
   malformed: number;
   url: string;
   key: string;
+  adminKey: string;
+  register: boolean;
 }>();
 
 const model = createTrafficModel({ shows: opts.shows, seed: opts.seed, malformedShare: opts.malformed });
@@ -79,6 +85,12 @@ function progress(final = false): void {
   else console.log(line);
 }
 
+if (opts.register) {
+  const created = await registerDemoShows({ url: opts.url, adminKey: opts.adminKey, shows: model.shows });
+  console.log(
+    `registered ${created} new shows (${opts.shows - created} existed already) for the demo organizer`,
+  );
+}
 console.log(
   `simulating ${opts.shows} shows at ${opts.rate} events/s for ${opts.duration || '∞'} s (seed ${opts.seed}) -> ${opts.url}`,
 );

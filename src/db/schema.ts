@@ -1,6 +1,8 @@
 /**
- * The Postgres tables as kysely sees them, kept by hand beside migrations/postgres/*.sql (the
- * postgres-entities integration test checks every column here exists with a matching type).
+ * The Postgres tables as kysely sees them, kept by hand beside migrations/postgres/*.sql.
+ * TABLE_COLUMNS lists every column of every interface (the compiler checks the list is
+ * complete) and test/integration/postgres-schema.integration.test.ts checks it against the
+ * migrated database, so these types cannot drift from the migrations unnoticed.
  */
 import { Kysely, PostgresDialect, type ColumnType, type Generated, type Selectable } from 'kysely';
 import type pg from 'pg';
@@ -86,6 +88,41 @@ export interface Database {
   fraud_rule_overrides: FraudRuleOverridesTable;
   pricing_rules: PricingRulesTable;
 }
+
+type Columns<T> = readonly (keyof T & string)[];
+/** Every column of every table; `satisfies` plus the check below make it complete and exact. */
+export const TABLE_COLUMNS = {
+  organizers: ['id', 'name', 'created_at'],
+  shows: [
+    'id',
+    'organizer_id',
+    'name',
+    'venue',
+    'country',
+    'timezone',
+    'starts_at',
+    'status',
+    'created_at',
+    'updated_at',
+  ],
+  ticket_categories: ['show_id', 'category', 'capacity', 'price', 'currency', 'updated_at'],
+  api_keys: ['id', 'organizer_id', 'key_hash', 'scopes', 'created_at', 'revoked_at', 'updated_at'],
+  fraud_rule_overrides: ['organizer_id', 'rule', 'threshold', 'window_seconds', 'enabled', 'updated_at'],
+  pricing_rules: [
+    'organizer_id',
+    'hot_sell_through',
+    'early_sellout_hours',
+    'surge_factor',
+    'max_multiplier',
+    'updated_at',
+  ],
+} as const satisfies { [T in keyof Database]: Columns<Database[T]> };
+type Unlisted = {
+  [T in keyof Database]: Exclude<keyof Database[T], (typeof TABLE_COLUMNS)[T][number]>;
+}[keyof Database];
+/** Fails to compile when an interface has a column TABLE_COLUMNS does not list. */
+const everyColumnListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyColumnListed;
 
 export type Show = Selectable<ShowsTable>;
 export type TicketCategory = Selectable<TicketCategoriesTable>;

@@ -17,6 +17,8 @@ export interface TrafficOptions {
 interface Show {
   id: string;
   country: string;
+  /** Currency of its prices (and of its sales). */
+  currency: string;
   /** Seconds after the start when this show goes on sale. */
   onSaleAt: number;
   categories: { name: string; price: number }[];
@@ -43,6 +45,7 @@ export function createTrafficModel(options: TrafficOptions) {
   const shows: Show[] = Array.from({ length: options.shows }, (_, i) => ({
     id: `show-${String(i + 1).padStart(3, '0')}`,
     country: COUNTRIES[i % COUNTRIES.length]!,
+    currency: CURRENCY[COUNTRIES[i % COUNTRIES.length]!] ?? 'EUR',
     onSaleAt: i * 10,
     categories: [
       { name: 'VIP', price: faker.number.int({ min: 150, max: 400 }) },
@@ -111,7 +114,7 @@ export function createTrafficModel(options: TrafficOptions) {
       category: category.name,
       quantity,
       amount: (quantity * category.price).toFixed(2),
-      currency: CURRENCY[show.country] ?? 'EUR',
+      currency: show.currency,
       channel: faker.helpers.weightedArrayElement([
         { weight: 6, value: 'web' },
         { weight: 3, value: 'app' },
