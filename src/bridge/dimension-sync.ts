@@ -68,17 +68,20 @@ export function createDimensionSync(options: DimensionSyncOptions): DimensionSyn
     });
   }
 
+  /** Postgres's clock in microseconds: a deletion's version, on the same clock as updated_at. */
+  async function postgresNowMicros(): Promise<number> {
+    const query = sql<{
+      now: string;
+    }>`SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint AS now`;
+    return Number((await query.execute(db)).rows[0]!.now);
+  }
+
   async function applyChange(change: EntityChange): Promise<void> {
     const dimension = byTable.get(change.table);
     if (!dimension) return;
     const rows = await dimension.read(db, change.key);
     if (rows.length > 0) return insert(dimension, rows.map(dimension.line));
-    const { now } = (
-      await sql<{
-        now: string;
-      }>`SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint AS now`.execute(db)
-    ).rows[0]!;
-    await insert(dimension, [dimension.deletedLine(change.key, Number(now))]);
+    await insert(dimension, [dimension.deletedLine(change.key, await postgresNowMicros())]);
   }
 
   async function resyncAll(): Promise<void> {
@@ -100,14 +103,10 @@ export function createDimensionSync(options: DimensionSyncOptions): DimensionSyn
         (k) => !present.has(dimension.chKey.map((c) => k[c]).join('\u0000')),
       );
       if (vanished.length > 0) {
-        const { now } = (
-          await sql<{
-            now: string;
-          }>`SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint AS now`.execute(db)
-        ).rows[0]!;
+        const now = await postgresNowMicros();
         await insert(
           dimension,
-          vanished.map((k) => dimension.deletedLine(dimension.pgKey(k), Number(now))),
+          vanished.map((k) => dimension.deletedLine(dimension.pgKey(k), now)),
         );
       }
       counts[dimension.chTable] = rows.length;

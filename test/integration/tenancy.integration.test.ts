@@ -92,6 +92,7 @@ describe('the entity API', () => {
         '/v1/shows/{id}',
         '/v1/shows/{id}/categories/{category}',
         '/v1/queries/live_sales_for_show',
+        '/v1/events',
       ]),
     );
     const params = body.paths['/v1/queries/live_sales_for_show'].get.parameters.map(
@@ -240,5 +241,80 @@ describe('scoping', () => {
       await changes.close();
       await pool.end();
     }
+  });
+});
+
+describe('the bridge (Postgres -> ClickHouse dimensions)', () => {
+  it('brings a raised capacity to capacity_status within a second', async () => {
+    const capacityOf = async () => {
+      const [row] = await pipeline.query<{ capacity: number }>(
+        `SELECT capacity FROM ${pipeline.database}.capacity_status WHERE event_id = 'show-a' AND category = 'GA'`,
+      );
+      return Number(row?.capacity ?? 0);
+    };
+    expect(await eventually(capacityOf, (c) => c === 100, 10_000)).toBe(100);
+    const put = await call('PUT', '/v1/shows/show-a/categories/GA', keys.aAdmin!.key, {
+      capacity: 250,
+      price: 59,
+      currency: 'EUR',
+    });
+    expect(put).toMatchObject({ status: 200, body: { capacity: 250, price: '59.0000' } });
+    expect(await eventually(capacityOf, (c) => c === 250, 1000, 10)).toBe(250);
+  });
+
+  it('lets analysts join shows and categories, with deletions and a full resync', async () => {
+    const shows = async () =>
+      pipeline.query<{ show_id: string; organizer_id: string; venue: string }>(
+        `SELECT show_id, organizer_id, venue FROM ${pipeline.database}.shows ORDER BY show_id`,
+      );
+    expect(
+      await eventually(shows, (rows) => rows.find((r) => r.show_id === 'show-a')?.venue === 'Hall 2', 5000),
+    ).toEqual([
+      { show_id: 'show-a', organizer_id: A, venue: 'Hall 2' },
+      { show_id: 'show-b', organizer_id: B, venue: 'Arena' },
+    ]);
+    // A row deleted in Postgres while nothing listened: the resync marks it deleted.
+    const { db } = pipeline.entities!;
+    await db
+      .insertInto('shows')
+      .values({ id: 'show-gone', organizer_id: B, name: 'x', country: 'FR', starts_at: new Date() })
+      .execute();
+    await eventually(shows, (rows) => rows.some((r) => r.show_id === 'show-gone'), 5000);
+    await pipeline.entities!.bridge.idle();
+    await pipeline.clickhouse.command({
+      query: `INSERT INTO ${pipeline.database}.dim_shows (show_id, organizer_id, version, deleted) VALUES ('show-ghost', '${B}', 1, 0)`,
+    });
+    await db.deleteFrom('shows').where('id', '=', 'show-gone').execute();
+    await pipeline.entities!.bridge.resync();
+    expect((await shows()).map((r) => r.show_id)).toEqual(['show-a', 'show-b']);
+  });
+
+  it("applies an organizer's fraud-rule override to its shows only", async () => {
+    const put = await call('PUT', `/v1/organizers/${A}/fraud-rules/large_amount`, keys.aAdmin!.key, {
+      threshold: 100,
+    });
+    expect(put).toMatchObject({ status: 200, body: { threshold: 100, enabled: true } });
+    expect(
+      (await call('PUT', `/v1/organizers/${A}/fraud-rules/velocity`, keys.aAdmin!.key, { threshold: 2 }))
+        .status,
+    ).toBe(400);
+    const overrides = async () =>
+      pipeline.query<{ threshold: number }>(
+        `SELECT threshold FROM ${pipeline.database}.fraud_rule_overrides WHERE organizer_id = '${A}'`,
+      );
+    await eventually(overrides, (rows) => rows.length === 1, 5000);
+    const mine = sale('show-a');
+    const theirs = sale('show-b');
+    expect((await pipeline.post([mine, theirs])).status).toBe(202);
+    await pipeline.waitForSales([mine.id, theirs.id]);
+    await pipeline.runFraudRules();
+    // Every earlier sale of show-a (120.50 each) is above A's limit too; none of show-b's is
+    // above the platform's 10,000.
+    const alerts = await pipeline.query<{ event_id: string; order_id: string; details: string }>(
+      `SELECT event_id, order_id, details FROM ${pipeline.database}.fraud_alerts WHERE rule = 'large_amount'`,
+    );
+    expect(new Set(alerts.map((a) => a.event_id))).toEqual(new Set(['show-a']));
+    expect(alerts.map((a) => a.order_id)).toContain(mine.data.order_id);
+    expect(alerts[0]?.details).toBe('order total 120.5 EUR is above the limit of 100');
   });
 });

@@ -1,5 +1,6 @@
-/** The /v1 entity API: organizers, keys, shows and named queries, with its OpenAPI document. */
+/** The /v1 entity API: organizers, keys, shows and named queries, with the OpenAPI document (which also describes POST /v1/events). */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { documentIngestRoute } from './ingest-document.js';
 import { addOrganizerRoutes } from './organizer-routes.js';
 import { createOpenApiApp, serveOpenApiDocument, type V1Env } from './openapi-app.js';
 import { addQueryRoutes, type QueryRouteDeps } from './query-routes.js';
@@ -12,6 +13,7 @@ export function createEntityApi(options: EntityApiOptions): OpenAPIHono<V1Env> {
   addOrganizerRoutes(app, options);
   addShowRoutes(app, options);
   addQueryRoutes(app, options);
+  documentIngestRoute(app);
   serveOpenApiDocument(app);
   return app;
 }

@@ -162,7 +162,8 @@ export function addOrganizerRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys
     createRoute({
       method: 'put',
       path: '/v1/organizers/{id}/fraud-rules/{rule}',
-      summary: "Override a fraud rule's threshold, window or switch for this organizer's shows",
+      summary:
+        "Override a fraud rule for this organizer's shows: large_amount's threshold or switch; the switch of velocity and unusual_location",
       middleware: [admin] as const,
       request: {
         params: OrganizerParam.extend({ rule: FraudRuleName }),
@@ -175,8 +176,19 @@ export function addOrganizerRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys
     }),
     async function putOverride(c) {
       const { id, rule } = c.req.valid('param');
+      const body = c.req.valid('json');
+      // velocity and unusual_location look at a buyer's orders across organizers: one
+      // organizer can switch them off for its shows, not change their limits.
+      if (rule !== 'large_amount' && (body.threshold !== null || body.window_seconds !== null)) {
+        throw new HttpError(400, 'invalid_request', `${rule} can only be switched on or off per organizer`, [
+          {
+            path: body.threshold !== null ? 'threshold' : 'window_seconds',
+            message: 'must be null for this rule',
+          },
+        ]);
+      }
       await ownOrganizer(c.get('principal'), id);
-      return c.json(await putFraudOverride(db, id, rule, c.req.valid('json')), 200);
+      return c.json(await putFraudOverride(db, id, rule, body), 200);
     },
   );
 

@@ -1,6 +1,8 @@
 -- name: unusual_location
 -- purpose: Flags a purchase from a country the user has not bought from within the rule's look-back while their other recent purchases came from elsewhere. Run by src/fraud/rule-runner.ts for the sales ingested in
---          [from_time, to_time); reads the rule's current setting from fraud_rules each run.
+--          [from_time, to_time); reads the rule's current setting from fraud_rules each run. An
+--          organizer can switch it off for its shows (fraud_rule_overrides.enabled = 0); its
+--          threshold and window are the platform's (they span a buyer's orders across organizers).
 -- param: from_time DateTime start of the ingest window (inclusive)
 -- param: to_time DateTime end of the ingest window (exclusive)
 INSERT INTO {database}.fraud_alerts_log
@@ -53,6 +55,11 @@ WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
   -- The runner evaluates the newest second again while rows may still join it: skip what fired.
   AND id NOT IN (
     SELECT sale_id FROM {database}.fraud_alerts_log WHERE rule = 'unusual_location' AND detected_at >= now() - INTERVAL 1 HOUR
+  )
+  AND event_id NOT IN (
+    SELECT show_id FROM {database}.shows WHERE organizer_id IN (
+      SELECT organizer_id FROM {database}.fraud_rule_overrides WHERE rule = 'unusual_location' AND enabled = 0
+    )
   )
   AND location_enabled = 1
   AND length(arraySlice(history_countries, 1,
