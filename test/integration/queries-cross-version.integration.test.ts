@@ -1,6 +1,7 @@
-// Every queries/*.sql file, on fixture data, on the tested ClickHouse (18.16) and on a current
-// ClickHouse engine (chdb, in-process via Python), with the same migrations (Kafka tables as
-// Null tables). A query that fails on either, returns nothing, or answers differently fails.
+// Every queries/*.sql file and the views of migration 0014 (after the capacity alert runner's
+// SQL), on fixture data, on the tested ClickHouse (18.16) and on a current ClickHouse engine
+// (chdb, in-process via Python), with the same migrations (Kafka tables as Null tables). A query
+// that fails on either, returns nothing, or answers differently fails.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
@@ -9,13 +10,42 @@ import { isAccepted, validateEvent, type AcceptedEvent } from '../../src/events/
 import { createClickHouseMigrator, renderMigration } from '../../src/migrate/clickhouse-migrator.js';
 import { readMigrationFiles } from '../../src/migrate/migration-files.js';
 import { splitStatements } from '../../src/migrate/split-statements.js';
-import { loadNamedQueries, renderNamedQuery } from '../../src/sql/named-queries.js';
-import { analyticsFixture, minuteOf } from '../fixtures/analytics.js';
+import { loadNamedQueries, renderNamedQuery, type NamedQuery } from '../../src/sql/named-queries.js';
+import { analyticsFixture, clickhouseTime, minuteOf } from '../fixtures/analytics.js';
 import { config, uniqueName } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const queries = loadNamedQueries(`${ROOT}queries`);
 const fraudRules = [...loadNamedQueries(`${ROOT}src/fraud/rules`).values()];
+const capacity = loadNamedQueries(`${ROOT}src/capacity/transitions`);
+const capacityRun = [capacity.get('rearm')!, capacity.get('cross')!];
+
+interface DimRows {
+  table: string;
+  rows: Record<string, unknown>[];
+}
+
+/**
+ * The views of migration 0014, read as analysts would. Columns that depend on when they were
+ * computed are left out; DateTime zero prints differently on the two versions, so `since` and
+ * `starts_at` are compared as numbers.
+ */
+const VIEWS: Record<string, string> = {
+  shows: 'SELECT * FROM {database}.shows ORDER BY show_id',
+  ticket_categories: 'SELECT * FROM {database}.ticket_categories ORDER BY show_id, category',
+  fraud_rule_overrides: 'SELECT * FROM {database}.fraud_rule_overrides ORDER BY organizer_id, rule',
+  pricing_rules: 'SELECT * FROM {database}.pricing_rules ORDER BY organizer_id',
+  sales_totals: `SELECT event_id, category, sum(tickets) AS tickets, sum(orders) AS orders
+    FROM {database}.sales_totals GROUP BY event_id, category ORDER BY event_id, category`,
+  capacity_status: 'SELECT * FROM {database}.capacity_status ORDER BY event_id, category',
+  capacity_thresholds: `SELECT event_id, category, threshold, capacity, sold, required, generation, crossed
+    FROM {database}.capacity_thresholds ORDER BY event_id, category, threshold`,
+  capacity_alerts: `SELECT event_id, category, threshold, crossed_at, capacity, sold
+    FROM {database}.capacity_alerts ORDER BY event_id, category, threshold, crossed_at`,
+  pricing_signals: `SELECT event_id, category, capacity, sold, remaining, sold_15m, sell_through_15m,
+      projected_sellout_at, toUInt32(starts_at) AS starts_at, hours_before_show, multiplier, reason
+    FROM {database}.pricing_signals ORDER BY event_id, category`,
+};
 
 /** Numbers (quoted or not, any trailing zeros) compare as numbers; everything else as is. */
 function normalise(value: unknown): unknown {
@@ -47,6 +77,125 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
   };
   const inserts: { table: string; rows: Record<string, unknown>[] }[] = [];
   const local: Record<string, Record<string, unknown>[]> = {};
+  const localViews: Record<string, Record<string, unknown>[]> = {};
+  // Dimension rows as the bridge writes them; the second category row of show-a raises its capacity.
+  const version = 1_700_000_000_000_000;
+  const dims: DimRows[] = [
+    {
+      table: 'dim_shows',
+      rows: [
+        ['show-a', 'org-1', 2],
+        ['show-b', 'org-2', 0],
+        ['show-gone', 'org-1', 5],
+      ].map(([show_id, organizer_id, days], i) => ({
+        show_id,
+        organizer_id,
+        name: `Show ${show_id}`,
+        venue: 'Arena',
+        country: 'DE',
+        timezone: 'Europe/Berlin',
+        starts_at: Math.floor(base / 1000) + Number(days) * 86_400 + 3600,
+        status: 'on_sale',
+        version: version + i,
+        deleted: 0,
+      })),
+    },
+    {
+      table: 'dim_shows',
+      rows: [
+        {
+          show_id: 'show-gone',
+          organizer_id: 'org-1',
+          name: '',
+          venue: '',
+          country: 'DE',
+          timezone: '',
+          starts_at: 0,
+          status: '',
+          version: version + 9,
+          deleted: 1,
+        },
+      ],
+    },
+    {
+      table: 'dim_ticket_categories',
+      rows: [
+        ['show-a', 'GA', 10],
+        ['show-a', 'VIP', 1000],
+        ['show-b', 'VIP', 100],
+        ['show-d', 'GA', 50],
+      ].map(([show_id, category, capacity], i) => ({
+        show_id,
+        category,
+        capacity,
+        price: 49.9,
+        currency: 'EUR',
+        version: version + i,
+        deleted: 0,
+      })),
+    },
+    {
+      table: 'dim_fraud_rule_overrides',
+      rows: [
+        {
+          organizer_id: 'org-1',
+          rule: 'velocity',
+          threshold: 3,
+          window_seconds: 30,
+          enabled: 1,
+          version,
+          deleted: 0,
+        },
+        {
+          organizer_id: 'org-1',
+          rule: 'velocity',
+          threshold: null,
+          window_seconds: 30,
+          enabled: 1,
+          version: version + 1,
+          deleted: 0,
+        },
+        {
+          organizer_id: 'org-2',
+          rule: 'large_amount',
+          threshold: 500,
+          window_seconds: null,
+          enabled: 0,
+          version,
+          deleted: 0,
+        },
+      ],
+    },
+    {
+      table: 'dim_pricing_rules',
+      rows: [
+        {
+          organizer_id: 'org-2',
+          hot_sell_through: 0.2,
+          early_sellout_hours: 12,
+          surge_factor: 0.5,
+          max_multiplier: 2,
+          version,
+          deleted: 0,
+        },
+      ],
+    },
+  ];
+  const raise: DimRows = {
+    table: 'dim_ticket_categories',
+    rows: [
+      {
+        show_id: 'show-a',
+        category: 'GA',
+        capacity: 12,
+        price: 49.9,
+        currency: 'EUR',
+        version: version + 10,
+        deleted: 0,
+      },
+    ],
+  };
+  const capacitySteps: (DimRows | NamedQuery)[] = [...dims, ...capacityRun, raise, ...capacityRun];
   let current: {
     version: string;
     results: Record<string, { rows?: Record<string, unknown>[]; error?: string }>;
@@ -101,6 +250,19 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
     const ruleWindow = { from_time: new Date(0), to_time: new Date(Date.now() + 3_600_000) };
     for (const rule of fraudRules)
       await client.command({ query: renderNamedQuery(rule, database, ruleWindow) });
+    // Capacity: alerts fire, then a raised capacity re-arms what it puts out of reach.
+    for (const step of capacitySteps) {
+      if ('body' in step) await client.command({ query: renderNamedQuery(step, database, {}) });
+      else
+        await client.insert({ table: `${database}.${step.table}`, values: step.rows, format: 'JSONEachRow' });
+    }
+    for (const [name, sql] of Object.entries(VIEWS)) {
+      const result = await client.query({
+        query: sql.replaceAll('{database}', database),
+        format: 'JSONEachRow',
+      });
+      localViews[name] = await result.json();
+    }
     for (const query of queries.values()) {
       const result = await client.query({
         query: renderNamedQuery(query, database, params),
@@ -128,11 +290,26 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
       );
     }
     statements.push(...fraudRules.map((rule) => renderNamedQuery(rule, database, ruleWindow)));
+    for (const step of capacitySteps) {
+      statements.push(
+        'body' in step
+          ? renderNamedQuery(step, database, {})
+          : `INSERT INTO ${database}.${step.table} FORMAT JSONEachRow\n${step.rows.map((r) => JSON.stringify(r)).join('\n')}`,
+      );
+    }
     const job = {
       statements,
-      queries: Object.fromEntries(
-        [...queries.values()].map((q) => [q.name, renderNamedQuery(q, database, params)]),
-      ),
+      queries: {
+        ...Object.fromEntries(
+          [...queries.values()].map((q) => [q.name, renderNamedQuery(q, database, params)]),
+        ),
+        ...Object.fromEntries(
+          Object.entries(VIEWS).map(([name, sql]) => [
+            `view:${name}`,
+            sql.replaceAll('{database}', database),
+          ]),
+        ),
+      },
     };
     const run = spawnSync('python3', [`${ROOT}test/chdb/run.py`], {
       input: JSON.stringify(job),
@@ -165,5 +342,90 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
     expect(mine.length, 'rows on 18.16').toBeGreaterThan(0);
     expect(Object.keys(mine[0]!)).toEqual(query.columns);
     expect(comparable(theirs.rows!, query.volatile)).toEqual(comparable(mine, query.volatile));
+  });
+
+  it.each(Object.keys(VIEWS))('view %s gives the same non-empty answer on both engines', (name) => {
+    const mine = localViews[name]!;
+    const theirs = current.results[`view:${name}`]!;
+    expect(theirs.error, `chdb ${current.version}`).toBeUndefined();
+    expect(mine.length, 'rows on 18.16').toBeGreaterThan(0);
+    expect(comparable(theirs.rows!, [])).toEqual(comparable(mine, []));
+  });
+
+  it('dimension views give the latest version of each key and hide deleted keys', () => {
+    expect(localViews.shows!.map((r) => r.show_id)).toEqual(['show-a', 'show-b']);
+    expect(
+      localViews.fraud_rule_overrides!.map((r) => [r.organizer_id, r.rule, r.threshold, r.window_seconds]),
+    ).toEqual([
+      ['org-1', 'velocity', null, 30],
+      ['org-2', 'large_amount', 500, null],
+    ]);
+    expect(
+      localViews.capacity_status!.map((r) => [
+        r.event_id,
+        r.category,
+        r.capacity,
+        Number(r.sold),
+        Number(r.remaining),
+        r.percent_sold,
+      ]),
+    ).toEqual([
+      ['show-a', 'GA', 12, 10, 2, (10 * 100) / 12],
+      ['show-a', 'VIP', 1000, 4, 996, 0.4],
+      ['show-b', 'VIP', 100, 84, 16, 84],
+      ['show-d', 'GA', 50, 0, 50, 0],
+    ]);
+  });
+
+  it('capacity alerts fire once per threshold, and a raised capacity re-arms only what it puts out of reach', () => {
+    // show-a GA sells 1, 1, 2, then six single tickets: 8 of 10 at the fourth of those, 10 at the last.
+    const at = (ms: number) => clickhouseTime(ms);
+    expect(comparable(localViews.capacity_alerts!, [])).toEqual(
+      comparable(
+        [
+          {
+            event_id: 'show-a',
+            category: 'GA',
+            threshold: 80,
+            crossed_at: at(base + 93_000),
+            capacity: 10,
+            sold: 8,
+          },
+          {
+            event_id: 'show-a',
+            category: 'GA',
+            threshold: 95,
+            crossed_at: at(base + 95_000),
+            capacity: 10,
+            sold: 10,
+          },
+          {
+            event_id: 'show-a',
+            category: 'GA',
+            threshold: 100,
+            crossed_at: at(base + 95_000),
+            capacity: 10,
+            sold: 10,
+          },
+          {
+            event_id: 'show-b',
+            category: 'VIP',
+            threshold: 80,
+            crossed_at: at(base + 62_000),
+            capacity: 100,
+            sold: 81,
+          },
+        ],
+        [],
+      ),
+    );
+    const showA = localViews.capacity_thresholds!.filter(
+      (r) => r.event_id === 'show-a' && r.category === 'GA',
+    );
+    expect(showA.map((r) => [r.threshold, Number(r.generation), Number(r.crossed)])).toEqual([
+      [80, 0, 1],
+      [95, 1, 0],
+      [100, 1, 0],
+    ]);
   });
 });
