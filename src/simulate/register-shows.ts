@@ -8,9 +8,6 @@ import type { createTrafficModel } from './traffic-model.js';
 /** The demo organizer's fixed id, so repeated runs reuse it. */
 export const DEMO_ORGANIZER_ID = '00000000-0000-4000-8000-00000000de50';
 
-/** Seats per category in the demo: small enough that an on-sale burst crosses 80 % within minutes. */
-const CAPACITY: Record<string, number> = { VIP: 300, GA: 3000, Balcony: 1200 };
-
 export interface RegisterOptions {
   url: string;
   adminKey: string;
@@ -48,7 +45,7 @@ export async function registerDemoShows(options: RegisterOptions): Promise<numbe
       starts_at: startsAt.toISOString(),
       categories: show.categories.map((c) => ({
         category: c.name,
-        capacity: CAPACITY[c.name] ?? 1000,
+        capacity: c.capacity,
         price: c.price.toFixed(2),
         currency: show.currency,
       })),

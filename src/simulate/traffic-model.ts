@@ -21,7 +21,8 @@ interface Show {
   currency: string;
   /** Seconds after the start when this show goes on sale. */
   onSaleAt: number;
-  categories: { name: string; price: number }[];
+  /** Seats per category, and how many this run has sold (it never sells beyond capacity). */
+  categories: { name: string; price: number; capacity: number; sold: number }[];
 }
 
 const COUNTRIES = ['DE', 'FR', 'GB', 'ES', 'IT', 'NL', 'US', 'SE', 'PL', 'AT'];
@@ -48,9 +49,10 @@ export function createTrafficModel(options: TrafficOptions) {
     currency: CURRENCY[COUNTRIES[i % COUNTRIES.length]!] ?? 'EUR',
     onSaleAt: i * 10,
     categories: [
-      { name: 'VIP', price: faker.number.int({ min: 150, max: 400 }) },
-      { name: 'GA', price: faker.number.int({ min: 40, max: 120 }) },
-      { name: 'Balcony', price: faker.number.int({ min: 60, max: 150 }) },
+      // Capacities small enough that the on-sale burst of the demo crosses 80 % within minutes.
+      { name: 'VIP', price: faker.number.int({ min: 150, max: 400 }), capacity: 2_000, sold: 0 },
+      { name: 'GA', price: faker.number.int({ min: 40, max: 120 }), capacity: 20_000, sold: 0 },
+      { name: 'Balcony', price: faker.number.int({ min: 60, max: 150 }), capacity: 8_000, sold: 0 },
     ],
   }));
   // Ordinary buyers, each buying from one home country. The pool is large enough that an
@@ -87,9 +89,13 @@ export function createTrafficModel(options: TrafficOptions) {
 
   function sale(t: number, pattern: 'normal' | 'large' | 'velocity' | 'far') {
     const show = pickShow(t);
-    const category = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
+    const wanted = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
     const quantity =
       pattern === 'large' ? faker.number.int({ min: 80, max: 100 }) : faker.number.int({ min: 1, max: 4 });
+    // A sold-out category sends the buyer to another; a sold-out show only gets browsing.
+    const category = [wanted, ...show.categories].find((c) => c.sold + quantity <= c.capacity);
+    if (category === undefined) return interaction(t);
+    category.sold += quantity;
     // Who buys, and from where. Ordinary buyers buy at home. The fraud actors each buy from one
     // place, so only the rule they are planted for fires for them; travellers alternate between
     // home and a far-away country (the unusual_location rule).
