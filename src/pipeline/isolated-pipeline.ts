@@ -154,6 +154,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     return {
       api,
       keys: entityKeys,
+      pool,
       db,
       bridge,
       async close() {

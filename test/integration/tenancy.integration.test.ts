@@ -289,6 +289,29 @@ describe('the bridge (Postgres -> ClickHouse dimensions)', () => {
     expect((await shows()).map((r) => r.show_id)).toEqual(['show-a', 'show-b']);
   });
 
+  it('resyncs after the change feed lost its connection, so a change made meanwhile arrives', async () => {
+    const { db } = pipeline.entities!;
+    const dbName = new URL(pg.url).pathname.slice(1);
+    // Cut the LISTEN connection and change a category before it is back.
+    const killed = await pipeline.entities!.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'`,
+      [dbName],
+    );
+    expect(killed.rowCount).toBeGreaterThan(0);
+    await db
+      .updateTable('ticket_categories')
+      .set({ capacity: 321 })
+      .where('show_id', '=', 'show-b')
+      .execute();
+    const capacityOfB = async () => {
+      const [row] = await pipeline.query<{ capacity: number }>(
+        `SELECT capacity FROM ${pipeline.database}.capacity_status WHERE event_id = 'show-b' AND category = 'GA'`,
+      );
+      return Number(row?.capacity ?? 0);
+    };
+    expect(await eventually(capacityOfB, (c) => c === 321, 15_000)).toBe(321);
+  });
+
   it("applies an organizer's fraud-rule override to its shows only", async () => {
     const put = await call('PUT', `/v1/organizers/${A}/fraud-rules/large_amount`, keys.aAdmin!.key, {
       threshold: 100,
