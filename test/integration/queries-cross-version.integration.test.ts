@@ -12,6 +12,7 @@ import { readMigrationFiles } from '../../src/migrate/migration-files.js';
 import { splitStatements } from '../../src/migrate/split-statements.js';
 import { loadNamedQueries, renderNamedQuery, type NamedQuery } from '../../src/sql/named-queries.js';
 import { analyticsFixture, clickhouseTime, minuteOf } from '../fixtures/analytics.js';
+import { ticketSale } from '../fixtures/events.js';
 import { config, uniqueName } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -27,8 +28,8 @@ interface DimRows {
 
 /**
  * The views of migration 0014, read as analysts would. Columns that depend on when they were
- * computed are left out; DateTime zero prints differently on the two versions, so `since` and
- * `starts_at` are compared as numbers.
+ * computed are left out or rounded; DateTime zero prints differently on the two versions, so
+ * `starts_at` is compared as a number.
  */
 const VIEWS: Record<string, string> = {
   shows: 'SELECT * FROM {database}.shows ORDER BY show_id',
@@ -43,7 +44,8 @@ const VIEWS: Record<string, string> = {
   capacity_alerts: `SELECT event_id, category, threshold, crossed_at, capacity, sold
     FROM {database}.capacity_alerts ORDER BY event_id, category, threshold, crossed_at`,
   pricing_signals: `SELECT event_id, category, capacity, sold, remaining, sold_15m, sell_through_15m,
-      projected_sellout_at, toUInt32(starts_at) AS starts_at, hours_before_show, multiplier, reason
+      projected_sellout_at IS NULL AS no_projection, toUInt32(starts_at) AS starts_at,
+      round(hours_before_show / 24) AS days_before_show, multiplier, reason
     FROM {database}.pricing_signals ORDER BY event_id, category`,
 };
 
@@ -87,6 +89,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
         ['show-a', 'org-1', 2],
         ['show-b', 'org-2', 0],
         ['show-gone', 'org-1', 5],
+        ['show-hot', 'org-3', 30],
       ].map(([show_id, organizer_id, days], i) => ({
         show_id,
         organizer_id,
@@ -124,6 +127,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
         ['show-a', 'VIP', 1000],
         ['show-b', 'VIP', 100],
         ['show-d', 'GA', 50],
+        ['show-hot', 'GA', 100],
       ].map(([show_id, category, capacity], i) => ({
         show_id,
         category,
@@ -195,7 +199,20 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
       },
     ],
   };
-  const capacitySteps: (DimRows | NamedQuery)[] = [...dims, ...capacityRun, raise, ...capacityRun];
+  // A burst on show-hot: 40 % of its capacity in the last three minutes, for pricing_signals.
+  const burst: DimRows = {
+    table: 'ticket_sales_queue',
+    rows: Array.from({ length: 10 }, (_, i) => {
+      const sale = ticketSale(
+        { timestamp: new Date(Date.now() - (180 - i * 18) * 1000).toISOString() },
+        { event_id: 'show-hot', category: 'GA', quantity: 4, user_id: `hot-${i}` },
+      );
+      const result = validateEvent(sale, Date.now());
+      if (!isAccepted(result)) throw new Error('burst sale rejected');
+      return result.row as Record<string, unknown>;
+    }),
+  };
+  const capacitySteps: (DimRows | NamedQuery)[] = [burst, ...dims, ...capacityRun, raise, ...capacityRun];
   let current: {
     version: string;
     results: Record<string, { rows?: Record<string, unknown>[]; error?: string }>;
@@ -353,7 +370,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
   });
 
   it('dimension views give the latest version of each key and hide deleted keys', () => {
-    expect(localViews.shows!.map((r) => r.show_id)).toEqual(['show-a', 'show-b']);
+    expect(localViews.shows!.map((r) => r.show_id)).toEqual(['show-a', 'show-b', 'show-hot']);
     expect(
       localViews.fraud_rule_overrides!.map((r) => [r.organizer_id, r.rule, r.threshold, r.window_seconds]),
     ).toEqual([
@@ -374,7 +391,13 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
       ['show-a', 'VIP', 1000, 4, 996, 0.4],
       ['show-b', 'VIP', 100, 84, 16, 84],
       ['show-d', 'GA', 50, 0, 50, 0],
+      ['show-hot', 'GA', 100, 40, 60, 40],
     ]);
+    const hot = localViews.pricing_signals!.find((r) => r.event_id === 'show-hot');
+    expect(hot).toMatchObject({ sold_15m: '40', sell_through_15m: 0.4, multiplier: 1.4 });
+    expect(hot!.reason).toMatch(
+      /^sold 40 % in 15 min; at this pace sells out (29|30) days before the show; suggest ×1\.4$/,
+    );
   });
 
   it('capacity alerts fire once per threshold, and a raised capacity re-arms only what it puts out of reach', () => {
