@@ -8,6 +8,8 @@ import pgListen from 'pg-listen';
 import type { Logger } from 'pino';
 
 export const CHANGES_CHANNEL = 'ticketpulse_changes';
+/** `application_name` of the LISTEN connection. */
+export const CHANGES_APPLICATION_NAME = 'ticketpulse-changes';
 
 /** One row changed: the table and the row's key columns (see the triggers). */
 export interface EntityChange {
@@ -35,7 +37,8 @@ export function createPgChanges({ connectionString, logger }: PgChangesOptions):
   // Retry forever: losing Postgres for a while must not end the process.
   // pg-listen is CommonJS with `exports.default`: the ESM default import is the module object.
   const subscriber = pgListen.default(
-    { connectionString },
+    // Named, so operators (and tests) can tell the LISTEN connection in pg_stat_activity.
+    { connectionString, application_name: CHANGES_APPLICATION_NAME },
     {
       retryLimit: Infinity,
       retryTimeout: Infinity,

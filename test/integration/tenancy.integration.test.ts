@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/auth/key-store.js';
-import { createPgChanges } from '../../src/clients/pg-changes.js';
+import { CHANGES_APPLICATION_NAME, createPgChanges } from '../../src/clients/pg-changes.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { createDb } from '../../src/db/schema.js';
 import { ticketSale } from '../fixtures/events.js';
@@ -294,8 +294,8 @@ describe('the bridge (Postgres -> ClickHouse dimensions)', () => {
     const dbName = new URL(pg.url).pathname.slice(1);
     // Cut the LISTEN connection and change a category before it is back.
     const killed = await pipeline.entities!.pool.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'`,
-      [dbName],
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,
+      [dbName, CHANGES_APPLICATION_NAME],
     );
     expect(killed.rowCount).toBeGreaterThan(0);
     await db
