@@ -14,7 +14,9 @@ const TRANSITIONS_DIR = new URL('./transitions/', import.meta.url).pathname;
 
 export interface CapacityAlertRunnerOptions {
   clickhouse: ClickHouseClient;
+  /** Database holding migration 0014's tables and views. */
   database: string;
+  /** Failed runs are logged here (warn) and retried on the next tick. */
   logger: Logger;
   /** Milliseconds between runs (suggested setting: CAPACITY_ALERTS_INTERVAL_MS, 250). */
   intervalMs: number;
@@ -27,6 +29,9 @@ export interface CapacityRun {
 }
 
 /**
+ * The capacity alert runner: `runOnce()` for one pass, `start()` to pass every `intervalMs`,
+ * `close()` to stop (waits for a pass in progress).
+ *
  * @example
  * const capacityAlerts = createCapacityAlertRunner({ clickhouse, database, logger, intervalMs: 250 });
  * capacityAlerts.start();

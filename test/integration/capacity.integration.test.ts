@@ -220,6 +220,33 @@ describe('capacity and pricing on the real stack', () => {
       expect(all.filter((a) => a.threshold === 80)).toHaveLength(1);
     });
 
+    it('started, the runner fires on its own every intervalMs until closed', async () => {
+      const started = createCapacityAlertRunner({
+        clickhouse: p.clickhouse,
+        database: p.database,
+        logger: pino({ level: 'silent' }),
+        intervalMs: 100,
+      });
+      started.start();
+      try {
+        await category('auto-show', 'GA', 2);
+        const now = Date.now();
+        await sell('auto-show', 'GA', [[2, now]]);
+        const fired = await eventually(
+          () => alerts('auto-show'),
+          (rows) => rows.length >= 3,
+          15_000,
+        );
+        expect(fired.map((a) => [a.threshold, a.crossed_at])).toEqual([
+          [80, chTime(now)],
+          [95, chTime(now)],
+          [100, chTime(now)],
+        ]);
+      } finally {
+        await started.close();
+      }
+    });
+
     it('a category deleted in Postgres leaves capacity_status', async () => {
       await category('cap-show', 'VIP', 10, 1);
       expect((await status('cap-show')).map((r) => r.category)).toEqual(['GA']);
