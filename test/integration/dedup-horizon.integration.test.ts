@@ -1,4 +1,4 @@
-// The dedup horizon on the real stack, with 6-second slots: ids live in a ring of four Set
+// The dedup horizon on the real stack, with 10-second slots: ids live in a ring of four Set
 // tables; the horizon job empties the next slot's set near the end of each slot. A retry of an
 // id accepted just before that is still counted once, through three slots; at the fourth its
 // set is emptied (memory is bounded). Old partitions of the by-time tables are dropped.
@@ -10,7 +10,8 @@ import { ticketSale } from '../fixtures/events.js';
 import { eventually } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
-const SLOT_SECONDS = 6;
+// Long enough that a retry (post, consume, check) fits in a slot while the rest of the suite runs.
+const SLOT_SECONDS = 10;
 
 describe('dedup horizon', () => {
   let p: TestPipeline;
@@ -56,8 +57,11 @@ describe('dedup horizon', () => {
     const held = await setsHolding(sale.id);
     expect(held).toHaveLength(1);
     const home = held[0]!;
+    // The sale was ingested in this slot or the one before (its set is that slot's).
+    const seenSlot = await serverSlot();
 
     let rotations = 0;
+    let lastSlot = -1;
     for (;;) {
       // Wait for the job to empty the next slot's set (the last seconds of the current slot).
       const check = await eventually(
@@ -68,6 +72,7 @@ describe('dedup horizon', () => {
       );
       expect(check.emptied).toContain(`ticket_sales_seen_${(check.slot + 1) % DEDUP_SETS}`);
       rotations += 1;
+      lastSlot = check.slot;
       if ((check.slot + 1) % DEDUP_SETS === home) break;
       expect(await setsHolding(sale.id)).toEqual([home]);
 
@@ -79,9 +84,13 @@ describe('dedup horizon', () => {
       expect(await p.count('ticket_sales', `id = ${uuid(sale.id).text}`)).toBe(1);
       expect(await p.count('ticket_sales', `event_id = 'show-horizon'`)).toBe(1 + rotations);
     }
-    expect(rotations).toBe(DEDUP_SETS); // three slots remembered, emptied at the fourth
+    // Three slots remembered, emptied at the fourth: the slot whose next set is home is the
+    // ingest slot + 3. (A job run that misses a lead window under load empties nothing in that
+    // slot, so the number of rotations seen can be smaller; the slots cannot.)
+    const ingestSlot = seenSlot % DEDUP_SETS === home ? seenSlot : seenSlot - 1;
+    expect(lastSlot - ingestSlot).toBe(DEDUP_SETS - 1);
     expect(await setsHolding(sale.id)).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it('drops partitions of ticket_sales_ids older than two days and keeps the recent ones', async () => {
     const recent = await p.count('ticket_sales_ids');

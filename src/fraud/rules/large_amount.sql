@@ -20,11 +20,12 @@ SELECT
 FROM (
   SELECT event_id, user_id, order_id, amount, currency, id, event_time, has_override, override_threshold, override_enabled
   FROM {database}.ticket_sales_ids
-  -- The shows whose organizer overrides this rule, with the override (one JOIN per level on 18.16).
+  -- The shows whose organizer overrides this rule, with the override (one JOIN per level on 18.16;
+  -- ALL, not ANY: current ClickHouse keeps one left row per key with ANY INNER).
   ANY LEFT JOIN (
     SELECT show_id AS event_id, toUInt8(1) AS has_override, override_threshold, override_enabled
     FROM {database}.shows
-    ANY INNER JOIN (
+    ALL INNER JOIN (
       SELECT organizer_id, threshold AS override_threshold, enabled AS override_enabled
       FROM {database}.fraud_rule_overrides
       WHERE rule = 'large_amount'
