@@ -7,14 +7,10 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.js';
-import { createKeyStore } from './auth/key-store.js';
 import { platformKeys } from './auth/platform-keys.js';
-import { createShowOwners } from './auth/show-owners.js';
-import { createDimensionSync } from './bridge/dimension-sync.js';
 import { createCapacityAlertRunner } from './capacity/alert-runner.js';
 import { createClickHouse } from './clients/clickhouse.js';
 import { createKafka } from './clients/kafka.js';
-import { createPgChanges } from './clients/pg-changes.js';
 import { createPostgresPool } from './clients/postgres.js';
 import type { Config } from './config.js';
 import { createDb } from './db/schema.js';
@@ -22,6 +18,7 @@ import { createDedupHorizon } from './dedup/horizon-rotation.js';
 import { createBlockHeartbeat } from './events/block-heartbeat.js';
 import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
+import { createEntityServices } from './entities/entity-services.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 
@@ -39,9 +36,15 @@ export function createService(config: Config, logger: Logger) {
   });
   const pool = createPostgresPool(config, 10);
   const db = createDb(pool);
-  const changes = createPgChanges({ connectionString: config.DATABASE_URL, logger });
-  const keys = createKeyStore({ db, changes, platformKeys: platformKeys(config) });
-  const showOwners = createShowOwners({ db, changes });
+  const entities = createEntityServices({
+    db,
+    connectionString: config.DATABASE_URL,
+    clickhouse,
+    database,
+    logger,
+    platformKeys: platformKeys(config),
+  });
+  const { keys, showOwners } = entities;
 
   const heartbeat =
     config.KAFKA_HEARTBEAT_MS > 0
@@ -105,7 +108,6 @@ export function createService(config: Config, logger: Logger) {
     logger,
     checkIntervalMs: config.DEDUP_CHECK_INTERVAL_MS,
   });
-  const bridge = createDimensionSync({ db, changes, clickhouse, database, logger });
 
   let server: ServerType | undefined;
 
@@ -113,8 +115,7 @@ export function createService(config: Config, logger: Logger) {
     app,
     /** Connects the change feed, syncs dimensions, starts the jobs, then listens. */
     async start(): Promise<void> {
-      await changes.start();
-      await bridge.start();
+      await entities.start();
       heartbeat?.start();
       fraudRules.start();
       capacityAlerts.start();
@@ -133,11 +134,9 @@ export function createService(config: Config, logger: Logger) {
         capacityAlerts.close(),
         dedupHorizon.close(),
         heartbeat?.close(),
-        bridge.close(),
+        entities.close(),
       ]);
-      keys.close();
-      showOwners.close();
-      await Promise.allSettled([producer.disconnect(), clickhouse.close(), changes.close()]);
+      await Promise.allSettled([producer.disconnect(), clickhouse.close()]);
       await db.destroy();
     },
   };

@@ -14,11 +14,9 @@ import { createBlockHeartbeat } from '../events/block-heartbeat.js';
 import { ensureTopics, topicNames, type TopicName } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
-import { createKeyStore, platformOnlyKeyStore, type KeyStore } from '../auth/key-store.js';
+import { platformOnlyKeyStore, type KeyStore } from '../auth/key-store.js';
 import type { Principal } from '../auth/principal.js';
-import { createShowOwners } from '../auth/show-owners.js';
-import { createDimensionSync } from '../bridge/dimension-sync.js';
-import { createPgChanges } from '../clients/pg-changes.js';
+import { createEntityServices } from '../entities/entity-services.js';
 import { createPostgresPool } from '../clients/postgres.js';
 import { createDb } from '../db/schema.js';
 import { createPostgresMigrator } from '../migrate/postgres-migrator.js';
@@ -134,14 +132,17 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     if (pgFailed)
       throw new Error(`postgres migration ${pgFailed.file} failed: ${JSON.stringify(pgFailed.error)}`);
     keyMap.set(pgOptions.adminKey, { kind: 'platform', name: 'admin', scopes: ['ingest', 'read', 'admin'] });
-    const logger = pino({ level: 'silent' });
     const db = createDb(pool);
-    const changes = createPgChanges({ connectionString: pgOptions.url, logger });
-    await changes.start();
-    const showOwners = createShowOwners({ db, changes });
-    const entityKeys = createKeyStore({ db, changes, platformKeys: keyMap });
-    const bridge = createDimensionSync({ db, changes, clickhouse, database, logger });
-    await bridge.start();
+    const services = createEntityServices({
+      db,
+      connectionString: pgOptions.url,
+      clickhouse,
+      database,
+      logger: pino({ level: 'silent' }),
+      platformKeys: keyMap,
+    });
+    await services.start();
+    const { keys: entityKeys, showOwners, bridge } = services;
     const api: EntityApiOptions = {
       db,
       keys: entityKeys,
@@ -158,10 +159,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       db,
       bridge,
       async close() {
-        await bridge.close();
-        entityKeys.close();
-        showOwners.close();
-        await changes.close();
+        await services.close();
         await db.destroy();
       },
     };
