@@ -21,16 +21,44 @@ step('starting the stack', ['stack', '--', 'up']);
 step('applying migrations', ['migrate']);
 
 console.log('\n== starting ticketpulse');
+// Each child runs in its own process group (npm -> sh -> tsx -> node): a signal to the group
+// reaches the process that does the work, not only npm. Ctrl-C in a terminal reaches them all
+// anyway; SIGTERM sent to this script alone (a supervisor, `kill`) is passed on here.
 const children: ChildProcess[] = [];
-const service = spawn('npm', ['start', '--silent'], {
-  stdio: 'inherit',
-  env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+function start(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn('npm', args, { stdio: 'inherit', env, detached: true });
+  children.push(child);
+  return child;
+}
+let stopping = false;
+async function stopAll(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const exited = children.map(
+    (child) =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+      ),
+  );
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+  await Promise.all(exited);
+  process.exit(0);
+}
+process.on('SIGINT', () => void stopAll('SIGINT'));
+process.on('SIGTERM', () => void stopAll('SIGTERM'));
+const service = start(['start', '--silent'], { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+// The service ending on its own ends the demo (and the traffic with it).
+service.on('exit', (code) => {
+  if (!stopping) void stopAll('SIGTERM').then(() => process.exit(code ?? 0));
 });
-children.push(service);
-const stopAll = (signal: NodeJS.Signals) => children.forEach((child) => child.kill(signal));
-process.on('SIGINT', () => stopAll('SIGINT'));
-process.on('SIGTERM', () => stopAll('SIGTERM'));
-service.on('exit', (code) => process.exit(code ?? 0));
 
 const base = `http://${config.HOST}:${config.PORT}`;
 await waitUntil(async () => {
@@ -42,4 +70,4 @@ console.log(
   `ClickHouse: curl '${config.CLICKHOUSE_URL}' --data-binary 'SELECT count() FROM ${config.CLICKHOUSE_DATABASE}.ticket_sales'`,
 );
 console.log('Ctrl-C stops the service and the traffic; `npm run stack -- down` stops the stack.\n');
-children.push(spawn('npm', ['run', '--silent', 'simulate', '--', '--duration', '0'], { stdio: 'inherit' }));
+start(['run', '--silent', 'simulate', '--', '--duration', '0']);

@@ -15,7 +15,32 @@ export const STACK_PORTS = {
   postgres: 15432,
 } as const;
 
+/** The parts of the service a process can run (src/service.ts). */
+export const ROLES = ['api', 'rules', 'bridge'] as const;
+export type Role = (typeof ROLES)[number];
+
 const schema = z.object({
+  /**
+   * Comma-separated roles this process runs: api, rules, bridge (default: all). Run `api` in as
+   * many processes as needed; `rules` elects one leader among the processes that run it.
+   */
+  TICKETPULSE_ROLES: z
+    .string()
+    .default(ROLES.join(','))
+    .transform((value, ctx) => {
+      const roles = value
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
+      const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      if (roles.length === 0 || unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `expected some of ${ROLES.join(', ')}; got '${value}'` });
+        return z.NEVER;
+      }
+      return [...new Set(roles)] as Role[];
+    }),
+  /** How often a rules process checks (or tries to take) the leader lock. */
+  LEADER_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
   /** Comma-separated Kafka bootstrap brokers. Set it to use an existing cluster; the stack then starts no Kafka. */
   KAFKA_BROKERS: z.string().min(1).default(`127.0.0.1:${STACK_PORTS.kafka}`),
   /** Kafka client id prefix. */

@@ -20,6 +20,8 @@ export interface EntityServicesOptions {
   database: string;
   logger: Logger;
   platformKeys: ReadonlyMap<string, Principal>;
+  /** Also run the bridge (default true); a process without the bridge role does not. */
+  bridge?: boolean;
 }
 
 export function createEntityServices(options: EntityServicesOptions) {
@@ -27,19 +29,19 @@ export function createEntityServices(options: EntityServicesOptions) {
   const changes = createPgChanges({ connectionString: options.connectionString, logger });
   const keys = createKeyStore({ db, changes, platformKeys: options.platformKeys });
   const showOwners = createShowOwners({ db, changes });
-  const bridge = createDimensionSync({ db, changes, clickhouse, database, logger });
+  const bridge =
+    options.bridge === false ? undefined : createDimensionSync({ db, changes, clickhouse, database, logger });
   return {
     changes,
     keys,
     showOwners,
     bridge,
-    /** Connects the change feed, then resyncs the dimensions (and follows changes). */
+    /** Connects the change feed; the bridge is started by its owner (`bridge.start()`). */
     async start(): Promise<void> {
       await changes.start();
-      await bridge.start();
     },
     async close(): Promise<void> {
-      await bridge.close();
+      await bridge?.close();
       keys.close();
       showOwners.close();
       await changes.close();

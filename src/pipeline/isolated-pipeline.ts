@@ -142,7 +142,9 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       platformKeys: keyMap,
     });
     await services.start();
-    const { keys: entityKeys, showOwners, bridge } = services;
+    const { keys: entityKeys, showOwners } = services;
+    const bridge = services.bridge!;
+    await bridge.start();
     const api: EntityApiOptions = {
       db,
       keys: entityKeys,

@@ -28,4 +28,12 @@ describe('loadConfig', () => {
   it('splits the broker list', () => {
     expect(kafkaBrokers({ KAFKA_BROKERS: ' a:1, b:2 ,' })).toEqual(['a:1', 'b:2']);
   });
+
+  it('reads the roles a process runs, all by default, and refuses unknown ones', () => {
+    expect(loadConfig({}).TICKETPULSE_ROLES).toEqual(['api', 'rules', 'bridge']);
+    expect(loadConfig({ TICKETPULSE_ROLES: ' api, api ,rules' }).TICKETPULSE_ROLES).toEqual(['api', 'rules']);
+    expect(() => loadConfig({ TICKETPULSE_ROLES: 'api,push' })).toThrow(
+      /TICKETPULSE_ROLES: expected some of/,
+    );
+  });
 });
