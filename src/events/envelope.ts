@@ -3,6 +3,7 @@
  * `id` is the producer's idempotency key; `timestamp` is normalised to UTC epoch milliseconds.
  */
 import { z } from 'zod';
+import { hasRealCalendarDate } from './calendar.js';
 
 export const EVENT_TYPES = ['ticket_sale', 'user_interaction', 'system_metric'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -20,7 +21,11 @@ export const timestampSchema = z
   ])
   .transform((value, ctx) => {
     const ms = typeof value === 'number' ? value : Date.parse(value);
-    if (!Number.isFinite(ms) || ms > 253_402_300_799_000) {
+    if (
+      !Number.isFinite(ms) ||
+      ms > 253_402_300_799_000 ||
+      (typeof value === 'string' && !hasRealCalendarDate(value))
+    ) {
       ctx.addIssue({ code: 'custom', message: 'is not a valid date' });
       return z.NEVER;
     }

@@ -3,6 +3,7 @@
  * describes it in the OpenAPI document (`GET /v1/openapi.json`).
  */
 import { z } from '@hono/zod-openapi';
+import { hasRealCalendarDate } from '../../events/calendar.js';
 import { isCountryCode, isCurrencyCode } from '../../events/codes.js';
 import { API_KEY_SCOPES, FRAUD_RULES, SHOW_STATUSES } from '../../db/schema.js';
 
@@ -36,11 +37,11 @@ export const Instant = z
   .openapi({ example: '2026-09-01T20:00:00+02:00' });
 
 function isRealInstant(text: string): boolean {
-  const match = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(text);
-  if (!match || Number.isNaN(Date.parse(text))) return false;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return (
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) &&
+    !Number.isNaN(Date.parse(text)) &&
+    hasRealCalendarDate(text)
+  );
 }
 
 /** Decimal text (exact) or a JSON number, up to 12 integer and 4 fraction digits. */
