@@ -17,6 +17,8 @@ export class HttpError extends Error {
     message: string,
     readonly details?: unknown,
     readonly headers: Record<string, string> = {},
+    /** What caused a 5xx, logged with it. */
+    override readonly cause?: unknown,
   ) {
     super(message);
   }
@@ -33,8 +35,13 @@ export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions 
   return function onError(err: Error, c: Context): Response {
     const mapped = err instanceof HttpError ? err : fromPostgres(err, retryAfter);
     if (mapped) {
-      if (mapped.status >= 500 && mapped !== err) {
-        logger.warn({ err, path: c.req.path, status: mapped.status }, mapped.message);
+      // Every 5xx is logged once, with what caused it.
+      if (mapped.status >= 500) {
+        const cause = mapped === err ? (mapped.cause ?? err) : err;
+        logger.warn(
+          { err: cause, path: c.req.path, status: mapped.status, code: mapped.code },
+          mapped.message,
+        );
       }
       for (const [name, value] of Object.entries(mapped.headers)) c.header(name, value);
       const body = {

@@ -6,11 +6,13 @@
  *   body, another content type;
  * - an organizer's key may send only its own shows' events: a record for another organizer's
  *   show or an unknown show is rejected with that reason (and quarantined like any other);
- * - 503 with Retry-After when Kafka did not acknowledge; then nothing counts as accepted.
+ * - 503 with Retry-After when Kafka did not acknowledge; 413 when it refused the batch as too
+ *   large, 500 (`kafka_rejected`) when it refused it for another permanent reason; in each
+ *   case nothing counts as accepted.
  */
 import { Hono } from 'hono';
 import type { EventSink, QuarantinedRecord } from '../events/kafka-event-sink.js';
-import { SinkUnavailableError } from '../events/kafka-event-sink.js';
+import { SinkRejectedError, SinkUnavailableError } from '../events/kafka-event-sink.js';
 import {
   isAccepted,
   validateEvent,
@@ -94,6 +96,24 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
     try {
       await options.sink.publish(accepted, quarantined);
     } catch (err) {
+      if (err instanceof SinkRejectedError) {
+        if (err.reason === 'too_large') {
+          throw new HttpError(
+            413,
+            'batch_too_large',
+            'Kafka refused this request as too large for one batch; nothing was accepted: send fewer or smaller records per request',
+          );
+        }
+        // Not a 503: the same request would be refused again. Logged with its cause.
+        throw new HttpError(
+          500,
+          'kafka_rejected',
+          `${err.message}; nothing in this request was accepted`,
+          undefined,
+          {},
+          err,
+        );
+      }
       if (!(err instanceof SinkUnavailableError)) throw err;
       throw new HttpError(
         503,
@@ -103,6 +123,7 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
         {
           'Retry-After': String(options.retryAfterSeconds),
         },
+        err,
       );
     }
 

@@ -1,10 +1,12 @@
 /**
  * Publishes one request's accepted events and its rejects to Kafka in one batch, and
- * resolves only when every message is acknowledged by all in-sync replicas. Anything else
- * (broker down, deadline passed) is a SinkUnavailableError: the API answers 503 and reports
- * nothing as accepted.
+ * resolves only when every message is acknowledged by all in-sync replicas. A failure a retry
+ * can fix (broker down, deadline passed) is a SinkUnavailableError (the API answers 503); one it
+ * cannot (the broker refuses the batch as too large, or for another permanent reason) is a
+ * SinkRejectedError. Either way nothing counts as accepted.
  */
 import { CompressionTypes, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { classifyKafkaError } from './kafka-errors.js';
 import { topicNames, type TopicName } from './topics.js';
 import type { AcceptedEvent, FieldError } from './validate-event.js';
 
@@ -34,6 +36,18 @@ export function quarantineRow(record: QuarantinedRecord): Record<string, unknown
 
 export class SinkUnavailableError extends Error {
   override name = 'SinkUnavailableError';
+}
+
+/** Kafka refused the batch for good: `too_large` when a smaller request may pass. */
+export class SinkRejectedError extends Error {
+  override name = 'SinkRejectedError';
+  constructor(
+    readonly reason: 'too_large' | 'permanent',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export interface EventSink {
@@ -97,6 +111,12 @@ export function createKafkaEventSink({
         onPublished?.(topicMessages.map((t) => t.topic));
       } catch (err) {
         if (err instanceof SinkUnavailableError) throw err;
+        const failure = classifyKafkaError(err);
+        if (failure !== 'transient') {
+          throw new SinkRejectedError(failure, `Kafka refused the batch: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
         throw new SinkUnavailableError(`Kafka did not acknowledge: ${(err as Error).message}`, {
           cause: err,
         });

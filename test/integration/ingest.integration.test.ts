@@ -1,4 +1,5 @@
 // POST /v1/events -> Kafka -> ClickHouse raw tables, exactly once, with rejects quarantined.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
@@ -54,6 +55,24 @@ describe('ingest on the real stack', () => {
       `SELECT toString(sum(amount)) AS r FROM ${p.database}.ticket_sales`,
     );
     expect(after).toEqual(revenue);
+  });
+
+  it('a request Kafka refuses as too large is a 413 (a retry cannot pass), and nothing of it counts', async () => {
+    // 2,000 interactions with 2,000 random characters each: about 4 MB that gzip cannot shrink
+    // under the broker's 1 MB message.max.bytes, though under INGEST_MAX_BODY_BYTES.
+    const before = await p.count('user_interactions');
+    const batch = Array.from({ length: 2000 }, () =>
+      userInteraction({}, { event_id: 'show-large', page: randomBytes(1500).toString('base64') }),
+    );
+    const res = await p.post(batch);
+    expect(res.status).toBe(413);
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('batch_too_large');
+    // The same records in requests of 100 go through.
+    for (let i = 0; i < batch.length; i += 100)
+      expect((await p.post(batch.slice(i, i + 100))).status).toBe(202);
+    await p.waitConsumed('user_interaction', 60_000);
+    expect(await p.countAtLeast('user_interactions', before + 2000)).toBe(before + 2000);
   });
 
   it('a batch of 10 with 3 malformed: 202, the 3 listed with reasons, quarantined, the 7 counted', async () => {

@@ -4,16 +4,28 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
-import { SinkUnavailableError, type EventSink } from '../../src/events/kafka-event-sink.js';
+import {
+  SinkRejectedError,
+  SinkUnavailableError,
+  type EventSink,
+} from '../../src/events/kafka-event-sink.js';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 
 const KEY = 'unit-test-key';
 
-function setup(options: { failing?: boolean; maxBodyBytes?: number; maxRecords?: number } = {}) {
+function setup(
+  options: {
+    failing?: boolean;
+    refusing?: 'too_large' | 'permanent';
+    maxBodyBytes?: number;
+    maxRecords?: number;
+  } = {},
+) {
   const published: { accepted: number; rejected: number }[] = [];
   const sink: EventSink = {
     async publish(accepted, rejected) {
       if (options.failing) throw new SinkUnavailableError('broker down');
+      if (options.refusing) throw new SinkRejectedError(options.refusing, 'refused');
       published.push({ accepted: accepted.length, rejected: rejected.length });
     },
   };
@@ -144,6 +156,17 @@ describe('POST /v1/events', () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).not.toHaveProperty('accepted');
     expect(body.error).toMatchObject({ code: 'kafka_unavailable' });
+  });
+
+  it('answers 413 without Retry-After when Kafka refuses the batch as too large, 500 for another refusal', async () => {
+    const tooLarge = await setup({ refusing: 'too_large' }).post(JSON.stringify([ticketSale()]));
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('retry-after')).toBeNull();
+    expect((await errorOf(tooLarge)).code).toBe('batch_too_large');
+    const refused = await setup({ refusing: 'permanent' }).post(JSON.stringify([ticketSale()]));
+    expect(refused.status).toBe(500);
+    expect(refused.headers.get('retry-after')).toBeNull();
+    expect((await errorOf(refused)).code).toBe('kafka_rejected');
   });
 
   it('never answers 500 to client input', async () => {
