@@ -1,7 +1,7 @@
 /**
  * The composition root of `npm start`: builds every client once from the configuration and
  * starts the roles this process is configured for (TICKETPULSE_ROLES):
- * - `api`: the HTTP API (ingest, the /v1 entity API, /healthz) and the Kafka heartbeats;
+ * - `api`: the HTTP API (ingest, the /v1 entity API, /healthz, /metrics) and the Kafka heartbeats;
  *   stateless, scale it out;
  * - `rules`: the fraud rules, the capacity alerts and the dedup horizon job, run by one leader
  *   at a time (a Postgres advisory lock; src/lifecycle/leader-election.ts);
@@ -25,6 +25,8 @@ import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
 import { createLeaderElection } from './lifecycle/leader-election.js';
+import { addPipelineGauges, createMetrics } from './metrics/metrics.js';
+import { createConsumerLag } from './events/consumer-lag.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 
 const QUERIES_DIR = new URL('../queries/', import.meta.url).pathname;
@@ -46,6 +48,7 @@ export function createService(config: Config, logger: Logger) {
   const kafka = createKafka(config, { retries: 2 });
   const pool = createPostgresPool(config, 10);
   const db = createDb(pool);
+  const metrics = createMetrics();
   const entities = createEntityServices({
     db,
     connectionString: config.DATABASE_URL,
@@ -73,7 +76,15 @@ export function createService(config: Config, logger: Logger) {
           })
         : undefined;
     const { keys, showOwners } = entities;
+    const kafkaAdmin = kafka.admin();
+    addPipelineGauges({
+      registry: metrics.registry,
+      lag: createConsumerLag({ admin: kafkaAdmin, topicPrefix: config.KAFKA_TOPIC_PREFIX, database }),
+      clickhouse,
+      database,
+    });
     const app = createApp({
+      metrics: metrics.registry,
       logger,
       healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
       retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
@@ -92,6 +103,7 @@ export function createService(config: Config, logger: Logger) {
         }),
         keys,
         showOwners,
+        metrics,
         maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
         maxRecords: config.INGEST_MAX_RECORDS,
         retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
@@ -123,6 +135,7 @@ export function createService(config: Config, logger: Logger) {
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         await heartbeat?.close();
         await producer.disconnect();
+        await kafkaAdmin.disconnect();
       },
     };
   }

@@ -24,6 +24,8 @@ import {
 import type { KeyStore } from '../auth/key-store.js';
 import { principalSource, type Principal } from '../auth/principal.js';
 import type { ShowOwners } from '../auth/show-owners.js';
+import { EVENT_TYPES } from '../events/envelope.js';
+import type { IngestMetrics } from '../metrics/metrics.js';
 import { authenticate, type AuthVariables } from './authenticate.js';
 import { createBodyReader } from './body-text.js';
 import { HttpError } from './http-error.js';
@@ -39,6 +41,8 @@ export interface IngestRouteOptions {
   retryAfterSeconds: number;
   /** Injectable clock for tests. */
   now?: () => number;
+  /** Counts records and times the Kafka produce when given. */
+  metrics?: IngestMetrics;
 }
 
 /** The response body of `POST /v1/events`. */
@@ -93,9 +97,13 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
       });
     }
 
+    const endProduce = options.metrics?.produceSeconds.startTimer();
     try {
       await options.sink.publish(accepted, quarantined);
+      endProduce?.({ outcome: 'acknowledged' });
+      if (options.metrics) countRecords(options.metrics, accepted, quarantined);
     } catch (err) {
+      endProduce?.({ outcome: 'failed' });
       if (err instanceof SinkRejectedError) {
         if (err.reason === 'too_large') {
           throw new HttpError(
@@ -166,6 +174,29 @@ async function scopeCheck(
     }
   }
   return refused;
+}
+
+/** Adds one request's outcome to the record counter, one increment per label set. */
+function countRecords(
+  metrics: IngestMetrics,
+  accepted: AcceptedEvent[],
+  quarantined: QuarantinedRecord[],
+): void {
+  const counts = new Map<string, { event_type: string; outcome: string; reason: string; n: number }>();
+  const add = (event_type: string, outcome: string, reason: string) => {
+    const key = `${event_type}\u0000${outcome}\u0000${reason}`;
+    const entry = counts.get(key) ?? { event_type, outcome, reason, n: 0 };
+    entry.n += 1;
+    counts.set(key, entry);
+  };
+  for (const event of accepted) add(event.eventType, 'accepted', '');
+  for (const record of quarantined) {
+    // Bounded labels: a known type or `unknown`; the first bad field, at most two levels deep.
+    const type = (EVENT_TYPES as readonly string[]).includes(record.eventType) ? record.eventType : 'unknown';
+    const path = record.errors[0]?.path.split('.').slice(0, 2).join('.') || 'record';
+    add(type, 'rejected', path);
+  }
+  for (const { n, ...labels } of counts.values()) metrics.records.inc(labels, n);
 }
 
 /** An NDJSON line that is not JSON: rejected with the parser's message. */

@@ -11,7 +11,8 @@ import { createKafka } from '../clients/kafka.js';
 import type { Config } from '../config.js';
 import { createKafkaEventSink } from '../events/kafka-event-sink.js';
 import { createBlockHeartbeat } from '../events/block-heartbeat.js';
-import { ensureTopics, topicNames, type TopicName } from '../events/topics.js';
+import { createConsumerLag } from '../events/consumer-lag.js';
+import { ensureTopics, topicNames } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
 import { platformOnlyKeyStore, type KeyStore } from '../auth/key-store.js';
@@ -26,14 +27,6 @@ import type { EntityApiOptions } from '../api/v1/entity-api.js';
 const MIGRATIONS = new URL('../../migrations/clickhouse/', import.meta.url).pathname;
 const PG_MIGRATIONS = new URL('../../migrations/postgres/', import.meta.url).pathname;
 const QUERIES = new URL('../../queries/', import.meta.url).pathname;
-
-/** Kafka consumer group of each topic's ClickHouse Kafka table, after `<database>_` (see the migrations). */
-const GROUP_SUFFIX: Record<TopicName, string> = {
-  ticket_sale: 'ticket_sales',
-  user_interaction: 'user_interactions',
-  system_metric: 'system_metrics',
-  rejected: 'rejected_events',
-};
 
 export interface IsolatedPipelineOptions {
   config: Config;
@@ -68,6 +61,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicPrefix);
+  const lag = createConsumerLag({ admin, topicPrefix, database });
   const results = await createClickHouseMigrator({
     client: clickhouse,
     dir: MIGRATIONS,
@@ -191,27 +185,9 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     },
 
     /** The ClickHouse consumer group that reads `topic`. */
-    consumerGroup(topic: TopicName): string {
-      return `${database}_${GROUP_SUFFIX[topic]}`;
-    },
-
-    /**
-     * Messages of `topic` that ClickHouse's consumer group has not committed yet; Infinity while
-     * the broker cannot say (right after a restart the group coordinator moves).
-     */
-    async messagesBehind(topic: TopicName): Promise<number> {
-      const name = topicNames(topicPrefix)[topic];
-      const ends = await admin.fetchTopicOffsets(name).catch(() => undefined);
-      const [committed] =
-        (await admin
-          .fetchOffsets({ groupId: this.consumerGroup(topic), topics: [name] })
-          .catch(() => undefined)) ?? [];
-      if (ends === undefined) return Infinity;
-      return ends.reduce((sum, end) => {
-        const done = committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1';
-        return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
-      }, 0);
-    },
+    consumerGroup: lag.consumerGroup.bind(lag),
+    /** Messages of `topic` ClickHouse has not committed yet (Infinity while the broker cannot say). */
+    messagesBehind: lag.messagesBehind.bind(lag),
 
     /** POSTs a body to /v1/events in-process. */
     post(body: unknown, contentType = 'application/json') {

@@ -1,0 +1,63 @@
+/**
+ * How far ClickHouse's Kafka tables are behind: per topic, the messages its consumer group has
+ * not committed yet (log end minus committed offset, summed over partitions).
+ */
+import type { Admin } from 'kafkajs';
+import { topicNames, type TopicName } from './topics.js';
+
+/** Kafka table (and consumer group suffix, after `<database>_`) of each topic; see the migrations. */
+export const KAFKA_TABLE_OF: Record<TopicName, string> = {
+  ticket_sale: 'ticket_sales',
+  user_interaction: 'user_interactions',
+  system_metric: 'system_metrics',
+  rejected: 'rejected_events',
+};
+
+export interface ConsumerLagOptions {
+  admin: Admin;
+  topicPrefix: string;
+  database: string;
+}
+
+export function createConsumerLag({ admin, topicPrefix, database }: ConsumerLagOptions) {
+  const topics = topicNames(topicPrefix);
+  // Connected on first use, again after a failure: Kafka may be down when the process starts.
+  let connected: Promise<void> | undefined;
+  const ensureConnected = () =>
+    (connected ??= admin.connect().catch((err: unknown) => {
+      connected = undefined;
+      throw err;
+    }));
+  return {
+    /** The ClickHouse consumer group that reads `topic`. */
+    consumerGroup(topic: TopicName): string {
+      return `${database}_${KAFKA_TABLE_OF[topic]}`;
+    },
+    /**
+     * Messages of `topic` the group has not committed yet; Infinity while the broker cannot
+     * say (right after a restart the group coordinator moves).
+     */
+    async messagesBehind(topic: TopicName): Promise<number> {
+      const name = topics[topic];
+      if (
+        !(await ensureConnected().then(
+          () => true,
+          () => false,
+        ))
+      )
+        return Infinity;
+      const ends = await admin.fetchTopicOffsets(name).catch(() => undefined);
+      const [committed] =
+        (await admin
+          .fetchOffsets({ groupId: this.consumerGroup(topic), topics: [name] })
+          .catch(() => undefined)) ?? [];
+      if (ends === undefined) return Infinity;
+      return ends.reduce((sum, end) => {
+        const done = committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1';
+        return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
+      }, 0);
+    },
+  };
+}
+
+export type ConsumerLag = ReturnType<typeof createConsumerLag>;

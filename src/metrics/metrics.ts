@@ -1,0 +1,106 @@
+/**
+ * The service's Prometheus metrics (prom-client), served at `GET /metrics`. Counters and the
+ * produce histogram are updated where things happen; the pipeline gauges (rows behind per
+ * Kafka table, freshness, fraud-rule lag) are read from Kafka and ClickHouse when scraped.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KAFKA_TABLE_OF, type ConsumerLag } from '../events/consumer-lag.js';
+import type { TopicName } from '../events/topics.js';
+
+export interface IngestMetrics {
+  /** Records by event type and outcome; `reason` is the first rejected field (e.g. `timestamp`). */
+  records: Counter<'event_type' | 'outcome' | 'reason'>;
+  /** Kafka produce (send until acknowledged) per request, by outcome. */
+  produceSeconds: Histogram<'outcome'>;
+}
+
+export interface Metrics extends IngestMetrics {
+  registry: Registry;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ticketpulse_' });
+  return {
+    registry,
+    records: new Counter({
+      name: 'ticketpulse_ingest_records_total',
+      help: 'Records posted to /v1/events, by event type, outcome (accepted | rejected) and rejection reason (the first bad field)',
+      labelNames: ['event_type', 'outcome', 'reason'],
+      registers: [registry],
+    }),
+    produceSeconds: new Histogram({
+      name: 'ticketpulse_kafka_produce_seconds',
+      help: "Time from sending a request's batch to Kafka until all in-sync replicas acknowledged it (or it failed)",
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+  };
+}
+
+export interface PipelineGaugeOptions {
+  registry: Registry;
+  lag: ConsumerLag;
+  clickhouse: ClickHouseClient;
+  database: string;
+}
+
+/**
+ * Gauges read at scrape time. Unknown is NaN (nothing counted yet, or ClickHouse did not
+ * answer) for the unlabelled gauges, a missing series for rows behind.
+ */
+export function addPipelineGauges({ registry, lag, clickhouse, database }: PipelineGaugeOptions): void {
+  new Gauge({
+    name: 'ticketpulse_kafka_rows_behind',
+    help: 'Messages of each topic that its ClickHouse Kafka table has not committed yet',
+    labelNames: ['table'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
+        const behind = await lag.messagesBehind(topic);
+        if (Number.isFinite(behind)) this.set({ table }, behind);
+      }
+    },
+  });
+
+  async function scalar(query: string): Promise<number | undefined> {
+    try {
+      const result = await clickhouse.query({ query, format: 'JSONEachRow' });
+      const [row] = await result.json<{ value: number | string | null }>();
+      const value = row?.value;
+      return value === null || value === undefined ? undefined : Number(value);
+    } catch {
+      return undefined;
+    }
+  }
+
+  new Gauge({
+    name: 'ticketpulse_freshness_seconds',
+    help: 'Age of the newest counted sale (its own timestamp) among those ClickHouse counted in the last hour; grows while no sales arrive',
+    registers: [registry],
+    async collect() {
+      const newestMs = await scalar(
+        `SELECT max(timestamp_ms) AS value
+         FROM ${database}.ticket_sales_ids WHERE ingested_at >= now() - INTERVAL 1 HOUR HAVING count() > 0`,
+      );
+      const age = newestMs === undefined ? undefined : (Date.now() - newestMs) / 1000;
+      this.set(age ?? NaN);
+    },
+  });
+
+  new Gauge({
+    name: 'ticketpulse_fraud_rules_lag_seconds',
+    help: 'How far behind now the fraud rules have evaluated (the oldest rule watermark)',
+    registers: [registry],
+    async collect() {
+      const lagSeconds = await scalar(
+        `SELECT toUInt32(now()) - toUInt32(min(to)) AS value
+         FROM (SELECT rule, max(evaluated_to) AS to FROM ${database}.fraud_rule_runs GROUP BY rule) HAVING count() > 0`,
+      );
+      this.set(lagSeconds ?? NaN);
+    },
+  });
+}

@@ -1,0 +1,59 @@
+// GET /metrics after some ingest: records counted by type, outcome and bounded reason, and the
+// produce time observed, in the Prometheus text format.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
+import type { EventSink } from '../../src/events/kafka-event-sink.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { systemMetric, ticketSale } from '../fixtures/events.js';
+
+const KEY = 'metrics-test-key';
+
+describe('GET /metrics', () => {
+  it('counts accepted and rejected records and times the produce', async () => {
+    const metrics = createMetrics();
+    const sink: EventSink = { async publish() {} };
+    const app = createApp({
+      logger: pino({ level: 'silent' }),
+      probes: [],
+      healthTimeoutMs: 100,
+      metrics: metrics.registry,
+      ingest: {
+        sink,
+        keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
+        metrics,
+        maxBodyBytes: 1 << 20,
+        maxRecords: 100,
+        retryAfterSeconds: 1,
+      },
+    });
+    const body = [
+      ticketSale(),
+      ticketSale(),
+      systemMetric(),
+      ticketSale({ timestamp: 'yesterday' }),
+      { ...ticketSale(), event_type: `evil-${'x'.repeat(50)}` },
+      ticketSale({}, { tags: undefined, location: { country: 'UK' } }),
+    ];
+    const res = await app.request('/v1/events', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(202);
+
+    const scrape = await app.request('/metrics');
+    expect(scrape.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await scrape.text();
+    const line = (labels: string) =>
+      text.split('\n').find((l) => l.startsWith(`ticketpulse_ingest_records_total{${labels}}`));
+    expect(line('event_type="ticket_sale",outcome="accepted",reason=""')).toMatch(/ 2$/);
+    expect(line('event_type="system_metric",outcome="accepted",reason=""')).toMatch(/ 1$/);
+    expect(line('event_type="ticket_sale",outcome="rejected",reason="timestamp"')).toMatch(/ 1$/);
+    expect(line('event_type="unknown",outcome="rejected",reason="event_type"')).toMatch(/ 1$/);
+    expect(line('event_type="ticket_sale",outcome="rejected",reason="data.location"')).toMatch(/ 1$/);
+    expect(text).toMatch(/^ticketpulse_kafka_produce_seconds_count\{outcome="acknowledged"\} 1$/m);
+    expect(text).toMatch(/^ticketpulse_process_resident_memory_bytes \d+/m);
+  });
+});
