@@ -116,6 +116,11 @@ const schema = z.object({
     .int()
     .positive()
     .default(5 * 1024 * 1024),
+  /**
+   * Records per second an organizer's ingest key may send (averaged over 10 s) unless the key
+   * has its own limit; per API process. Platform keys are not limited.
+   */
+  INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(5000),
   /** Most records in one request (413 above it). */
   INGEST_MAX_RECORDS: z.coerce.number().int().positive().default(10_000),
   /**

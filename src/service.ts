@@ -11,6 +11,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './api/app.js';
+import { createIngestRateLimit } from './api/ingest-rate-limit.js';
 import { platformKeys } from './auth/platform-keys.js';
 import { createCapacityAlertRunner } from './capacity/alert-runner.js';
 import { createClickHouse } from './clients/clickhouse.js';
@@ -104,6 +105,7 @@ export function createService(config: Config, logger: Logger) {
         keys,
         showOwners,
         metrics,
+        rateLimit: createIngestRateLimit({ defaultPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND }),
         maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
         maxRecords: config.INGEST_MAX_RECORDS,
         retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,

@@ -2,6 +2,7 @@
  * `POST /v1/events`: validates each record, publishes accepted events and rejects to Kafka
  * in one acknowledged batch, and answers per record.
  * - 202 when at least one record was accepted (rejections listed), 400 when none was;
+ * - 429 with Retry-After when an organizer key is over its rate limit (src/api/ingest-rate-limit.ts);
  * - 401 / 403 / 413 / 415 for a missing key, a key without the ingest scope, an oversized
  *   body, another content type;
  * - an organizer's key may send only its own shows' events: a record for another organizer's
@@ -27,6 +28,7 @@ import type { ShowOwners } from '../auth/show-owners.js';
 import { EVENT_TYPES } from '../events/envelope.js';
 import type { IngestMetrics } from '../metrics/metrics.js';
 import { authenticate, type AuthVariables } from './authenticate.js';
+import type { IngestRateLimit } from './ingest-rate-limit.js';
 import { createBodyReader } from './body-text.js';
 import { HttpError } from './http-error.js';
 import { parseIngestBody, recordText } from './ingest-body.js';
@@ -43,6 +45,8 @@ export interface IngestRouteOptions {
   now?: () => number;
   /** Counts records and times the Kafka produce when given. */
   metrics?: IngestMetrics;
+  /** Limits organizer keys' records per second when given. */
+  rateLimit?: IngestRateLimit;
 }
 
 /** The response body of `POST /v1/events`. */
@@ -64,6 +68,7 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
     const quarantined: QuarantinedRecord[] = [];
 
     const principal = c.get('principal');
+    await options.rateLimit?.take(c, principal, records.length);
     const source = principalSource(principal);
     const results = records.map((record) =>
       record.parseError === undefined

@@ -52,7 +52,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       const readAt = generation;
       const row = await db
         .selectFrom('api_keys')
-        .select(['id', 'organizer_id', 'scopes'])
+        .select(['id', 'organizer_id', 'scopes', 'ingest_records_per_second'])
         .where('key_hash', '=', hash)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
@@ -62,6 +62,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
         keyId: row.id,
         organizerId: row.organizer_id,
         scopes: row.scopes as ApiKeyScope[],
+        ...(row.ingest_records_per_second === null
+          ? {}
+          : { ingestRecordsPerSecond: row.ingest_records_per_second }),
       };
       if (trusted && changes.listening && readAt === generation) {
         if (cache.size >= maxCached) cache.clear();

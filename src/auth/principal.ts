@@ -11,7 +11,14 @@ export type Principal =
       name: string;
       scopes: readonly ApiKeyScope[];
     }
-  | { kind: 'organizer'; keyId: string; organizerId: string; scopes: readonly ApiKeyScope[] };
+  | {
+      kind: 'organizer';
+      keyId: string;
+      organizerId: string;
+      scopes: readonly ApiKeyScope[];
+      /** The key's own ingest limit (records per second), if it has one. */
+      ingestRecordsPerSecond?: number;
+    };
 
 /** `admin` includes `read`; `ingest` stands alone (a sending device cannot read). */
 export function hasScope(principal: Principal, scope: ApiKeyScope): boolean {

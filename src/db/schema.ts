@@ -57,6 +57,8 @@ export interface ApiKeysTable {
   scopes: ApiKeyScope[];
   created_at: Timestamp;
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Ingest limit of this key; null takes INGEST_RATE_LIMIT_PER_SECOND. */
+  ingest_records_per_second: ColumnType<number | null, number | null | undefined, number | null>;
   updated_at: Timestamp;
 }
 
@@ -106,7 +108,16 @@ export const TABLE_COLUMNS = {
     'updated_at',
   ],
   ticket_categories: ['show_id', 'category', 'capacity', 'price', 'currency', 'updated_at'],
-  api_keys: ['id', 'organizer_id', 'key_hash', 'scopes', 'created_at', 'revoked_at', 'updated_at'],
+  api_keys: [
+    'id',
+    'organizer_id',
+    'key_hash',
+    'scopes',
+    'created_at',
+    'revoked_at',
+    'ingest_records_per_second',
+    'updated_at',
+  ],
   fraud_rule_overrides: ['organizer_id', 'rule', 'threshold', 'window_seconds', 'enabled', 'updated_at'],
   pricing_rules: [
     'organizer_id',

@@ -33,6 +33,7 @@ export async function createApiKey(
   db: Db,
   organizerId: string,
   scopes: ApiKeyScope[],
+  ingestRecordsPerSecond?: number,
 ): Promise<{ id: string; key: string; scopes: ApiKeyScope[] }> {
   const key = generateApiKey();
   const row = await db
@@ -42,6 +43,7 @@ export async function createApiKey(
       organizer_id: organizerId,
       key_hash: hashApiKey(key),
       scopes: [...new Set(scopes)],
+      ingest_records_per_second: ingestRecordsPerSecond ?? null,
     })
     .returning(['id', 'scopes'])
     .executeTakeFirstOrThrow();

@@ -6,6 +6,7 @@
 import type { Hono } from 'hono';
 import { pino } from 'pino';
 import { createApp } from '../api/app.js';
+import { createIngestRateLimit } from '../api/ingest-rate-limit.js';
 import { createClickHouse } from '../clients/clickhouse.js';
 import { createKafka } from '../clients/kafka.js';
 import type { Config } from '../config.js';
@@ -108,6 +109,8 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       }),
       keys,
       showOwners: entities?.api.showOwners,
+      // Only organizer keys are limited, and they exist only with Postgres.
+      rateLimit: createIngestRateLimit({ defaultPerSecond: config.INGEST_RATE_LIMIT_PER_SECOND }),
       maxBodyBytes: 5 * 1024 * 1024,
       maxRecords: 10_000,
       retryAfterSeconds: 5,

@@ -212,6 +212,32 @@ describe('scoping', () => {
     expect(badParam.status).toBe(400);
   });
 
+  it("limits an organizer key's records per second: 429 with Retry-After and RateLimit headers", async () => {
+    const created = await call('POST', `/v1/organizers/${A}/keys`, keys.aAdmin!.key, {
+      scopes: ['ingest'],
+      ingest_records_per_second: 5, // 50 records per 10-second window
+    });
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    const send = (n: number) =>
+      pipeline.app.request('/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(Array.from({ length: n }, () => sale('show-a'))),
+      });
+    const first = await send(40);
+    expect(first.status).toBe(202);
+    expect(first.headers.get('ratelimit-limit')).toBe('50');
+    expect(first.headers.get('ratelimit-remaining')).toBe('10');
+    const over = await send(20);
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await over.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect((await send(60)).status).toBe(413); // more than a whole window: no retry can pass
+    // Platform keys are not limited.
+    expect((await pipeline.post(Array.from({ length: 60 }, () => sale('show-b')))).status).toBe(202);
+  });
+
   it('refuses a revoked key in another process within a second', async () => {
     // A second key store on its own change feed stands for another API process.
     const pool = createPostgresPool({ DATABASE_URL: pg.url });

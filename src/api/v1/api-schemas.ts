@@ -121,7 +121,17 @@ export const OrganizerCreate = z
 export const Organizer = z.object({ id: z.string(), name: z.string() }).openapi('Organizer');
 
 export const Scopes = z.array(z.enum(API_KEY_SCOPES)).min(1).max(3);
-export const KeyCreate = z.object({ scopes: Scopes }).openapi('KeyCreate');
+export const KeyCreate = z
+  .object({
+    scopes: Scopes,
+    ingest_records_per_second: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .openapi({ description: 'ingest limit of this key; default INGEST_RATE_LIMIT_PER_SECOND' }),
+  })
+  .openapi('KeyCreate');
 export const CreatedKey = z
   .object({
     id: z.string(),

@@ -87,7 +87,8 @@ export function addOrganizerRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys
     async function postKey(c) {
       const { id } = c.req.valid('param');
       await ownOrganizer(c.get('principal'), id);
-      return c.json(await createApiKey(db, id, c.req.valid('json').scopes), 201);
+      const body = c.req.valid('json');
+      return c.json(await createApiKey(db, id, body.scopes, body.ingest_records_per_second), 201);
     },
   );
 
