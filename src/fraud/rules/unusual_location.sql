@@ -32,13 +32,19 @@ ALL INNER JOIN (
     arrayMap(x -> tupleElement(x, 2), history) AS history_countries
   FROM (
     -- Only the users who bought in this window, each an index range of sales_by_user (which
-    -- keeps two days: a look-back longer than that sees two days).
+    -- keeps two days: a look-back longer than that sees two days), plus the window's own sales
+    -- from ticket_sales_ids: sales_by_user is a sibling view's table and can lack a row of the
+    -- window when the rule runs (groupUniqArray drops the overlap).
     SELECT user_id, event_time, timestamp_ms, id, country
     FROM {database}.sales_by_user
     WHERE user_id IN (
         SELECT user_id FROM {database}.ticket_sales_ids
         WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
       )
+    UNION ALL
+    SELECT user_id, event_time, timestamp_ms, id, country
+    FROM {database}.ticket_sales_ids
+    WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
   ) AS recent
   CROSS JOIN (
     SELECT

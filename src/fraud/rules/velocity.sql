@@ -33,13 +33,20 @@ ALL INNER JOIN (
     arrayMap(x -> tupleElement(x, 1), orders) AS order_keys,
     arrayMap(x -> tupleElement(x, 2), orders) AS order_buckets
   FROM (
-    -- Only the users who bought in this window, each an index range of sales_by_user.
+    -- Only the users who bought in this window, each an index range of sales_by_user, plus
+    -- the window's own sales from ticket_sales_ids: sales_by_user is a sibling view's table and
+    -- can lack a row of the window when the rule runs (groupUniqArray drops the overlap).
     SELECT user_id, event_time, timestamp_ms, id
     FROM {database}.sales_by_user
     WHERE user_id IN (
         SELECT user_id FROM {database}.ticket_sales_ids
         WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
       )
+      AND event_time >= now() - INTERVAL 2 HOUR
+    UNION ALL
+    SELECT user_id, event_time, timestamp_ms, id
+    FROM {database}.ticket_sales_ids
+    WHERE ingested_at >= {{from_time}} AND ingested_at < {{to_time}}
       AND event_time >= now() - INTERVAL 2 HOUR
   ) AS recent
   CROSS JOIN (
