@@ -6,6 +6,7 @@
  */
 import type { PgChanges } from '../clients/pg-changes.js';
 import type { ApiKeyScope, Db } from '../db/schema.js';
+import { createChangeInvalidatedCache } from './change-invalidated-cache.js';
 import { hashApiKey } from './key-hash.js';
 import type { Principal } from './principal.js';
 
@@ -25,20 +26,12 @@ export interface KeyStore {
 }
 
 export function createKeyStore(options: KeyStoreOptions): KeyStore {
-  const { db, changes, platformKeys } = options;
-  const maxCached = options.maxCached ?? 10_000;
-  const cache = new Map<string, Principal>();
-  // Bumped by every key change: a row read while one landed is not cached (it may be stale).
-  let generation = 0;
-
-  const stopChanges = changes.onChange(function onKeyChange(change) {
-    if (change.table !== 'api_keys') return;
-    generation += 1;
-    if (change.key.key_hash) cache.delete(change.key.key_hash);
-  });
-  const stopResync = changes.onResync(function onResync() {
-    generation += 1;
-    cache.clear();
+  const { db, platformKeys } = options;
+  const cache = createChangeInvalidatedCache<Principal>({
+    changes: options.changes,
+    table: 'api_keys',
+    keyOf: (change) => change.key.key_hash,
+    maxEntries: options.maxCached ?? 10_000,
   });
 
   return {
@@ -46,10 +39,9 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       const platform = platformKeys.get(key);
       if (platform) return platform;
       const hash = hashApiKey(key);
-      const cached = changes.listening ? cache.get(hash) : undefined;
+      const cached = cache.get(hash);
       if (cached) return cached;
-      const trusted = changes.listening;
-      const readAt = generation;
+      const snapshot = cache.snapshot();
       const row = await db
         .selectFrom('api_keys')
         .select(['id', 'organizer_id', 'scopes', 'ingest_records_per_second'])
@@ -66,17 +58,10 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
           ? {}
           : { ingestRecordsPerSecond: row.ingest_records_per_second }),
       };
-      if (trusted && changes.listening && readAt === generation) {
-        if (cache.size >= maxCached) cache.clear();
-        cache.set(hash, principal);
-      }
+      cache.set(snapshot, [[hash, principal]]);
       return principal;
     },
-    close() {
-      stopChanges();
-      stopResync();
-      cache.clear();
-    },
+    close: cache.close,
   };
 }
 

@@ -5,6 +5,7 @@
  * lookup goes to Postgres.
  */
 import type { PgChanges } from '../clients/pg-changes.js';
+import { createChangeInvalidatedCache } from './change-invalidated-cache.js';
 import type { Db } from '../db/schema.js';
 
 export interface ShowOwnersOptions {
@@ -21,31 +22,22 @@ export interface ShowOwners {
 }
 
 export function createShowOwners(options: ShowOwnersOptions): ShowOwners {
-  const { db, changes } = options;
-  const maxCached = options.maxCached ?? 100_000;
+  const { db } = options;
   // null: known not to exist (a later insert notifies and removes it).
-  const cache = new Map<string, string | null>();
-  // Bumped by every show change: rows read while one landed are not cached (they may be stale).
-  let generation = 0;
-
-  const stopChanges = changes.onChange(function onShowChange(change) {
-    if (change.table !== 'shows') return;
-    generation += 1;
-    if (change.key.id !== undefined) cache.delete(change.key.id);
-  });
-  const stopResync = changes.onResync(function onResync() {
-    generation += 1;
-    cache.clear();
+  const cache = createChangeInvalidatedCache<string | null>({
+    changes: options.changes,
+    table: 'shows',
+    keyOf: (change) => change.key.id,
+    maxEntries: options.maxCached ?? 100_000,
   });
 
   return {
     async ownersOf(showIds) {
       const owners = new Map<string, string | null>();
       const missing: string[] = [];
-      const trusted = changes.listening;
-      const readAt = generation;
+      const snapshot = cache.snapshot();
       for (const id of new Set(showIds)) {
-        const known = trusted ? cache.get(id) : undefined;
+        const known = cache.get(id);
         if (known !== undefined) owners.set(id, known);
         else missing.push(id);
       }
@@ -57,16 +49,12 @@ export function createShowOwners(options: ShowOwnersOptions): ShowOwners {
         .execute();
       for (const id of missing) owners.set(id, null);
       for (const row of rows) owners.set(row.id, row.organizer_id);
-      if (trusted && changes.listening && readAt === generation) {
-        if (cache.size + missing.length > maxCached) cache.clear();
-        for (const id of missing) cache.set(id, owners.get(id)!);
-      }
+      cache.set(
+        snapshot,
+        missing.map((id) => [id, owners.get(id)!]),
+      );
       return owners;
     },
-    close() {
-      stopChanges();
-      stopResync();
-      cache.clear();
-    },
+    close: cache.close,
   };
 }

@@ -17,6 +17,7 @@ import { ensureTopics, topicNames } from '../events/topics.js';
 import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
 import { platformOnlyKeyStore, type KeyStore } from '../auth/key-store.js';
+import { platformKeys } from '../auth/platform-keys.js';
 import type { Principal } from '../auth/principal.js';
 import { createEntityServices } from '../entities/entity-services.js';
 import { createPostgresPool } from '../clients/postgres.js';
@@ -128,7 +129,11 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     const pgFailed = pgResults.find((r) => r.status === 'failed');
     if (pgFailed)
       throw new Error(`postgres migration ${pgFailed.file} failed: ${JSON.stringify(pgFailed.error)}`);
-    keyMap.set(pgOptions.adminKey, { kind: 'platform', name: 'admin', scopes: ['ingest', 'read', 'admin'] });
+    for (const [key, principal] of platformKeys({
+      INGEST_API_KEYS: new Map(),
+      ADMIN_API_KEY: pgOptions.adminKey,
+    }))
+      keyMap.set(key, principal);
     const db = createDb(pool);
     const services = createEntityServices({
       db,
