@@ -16,13 +16,14 @@ export const STACK_PORTS = {
 } as const;
 
 /** The parts of the service a process can run (src/service.ts). */
-export const ROLES = ['api', 'rules', 'bridge'] as const;
+export const ROLES = ['api', 'rules', 'bridge', 'push'] as const;
 export type Role = (typeof ROLES)[number];
 
 const schema = z.object({
   /**
-   * Comma-separated roles this process runs: api, rules, bridge (default: all). Run `api` in as
-   * many processes as needed; `rules` elects one leader among the processes that run it.
+   * Comma-separated roles this process runs: api, rules, bridge, push (default: all). Run `api`
+   * and `push` in as many processes as needed; `rules` elects one leader among the processes
+   * that run it.
    */
   TICKETPULSE_ROLES: z
     .string()
@@ -151,6 +152,42 @@ const schema = z.object({
   DEDUP_SLOT_SECONDS: z.coerce.number().int().min(60).default(30_000),
   /** How often the dedup horizon job checks whether a set is due to be emptied or a partition dropped. */
   DEDUP_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
+  /** How often the push role polls each watched feed for changes (one ClickHouse query per feed and params). */
+  LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(250).default(250),
+  /** Milliseconds between heartbeat messages on every `/v1/live` connection. */
+  LIVE_HEARTBEAT_MS: z.coerce.number().int().positive().default(5000),
+  /** Largest message a `/v1/live` client may send, in bytes (the connection is closed above it). */
+  LIVE_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(16 * 1024),
+  /** Most subscriptions one `/v1/live` connection may hold. */
+  LIVE_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(50),
+  /**
+   * Bytes of deltas held for a client that reads slower than they come (coalesced by key, the
+   * latest value wins); past this the connection is closed with a reason.
+   */
+  LIVE_MAX_PENDING_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Most rows one feed (feed and params) may hold; a subscription to a larger one is refused. */
+  LIVE_MAX_FEED_ROWS: z.coerce.number().int().positive().default(20_000),
+  /**
+   * Origins (scheme://host:port, comma-separated) whose pages may open `/v1/live`; the
+   * service's own origin is always allowed, and clients that send no Origin (not browsers) are.
+   */
+  LIVE_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   /** Deadline for each dependency check in `GET /healthz`, in milliseconds. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
 });

@@ -5,12 +5,15 @@
  *   stateless, scale it out;
  * - `rules`: the fraud rules, the capacity alerts and the dedup horizon job, run by one leader
  *   at a time (a Postgres advisory lock; src/lifecycle/leader-election.ts);
- * - `bridge`: Postgres dimensions → ClickHouse (src/bridge).
- * Each role has `start()` and `close()`; `close()` stops them in reverse order, then the clients.
+ * - `bridge`: Postgres dimensions → ClickHouse (src/bridge);
+ * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out.
+ * `api` and `push` share one HTTP server (HOST:PORT) in a process that runs both; /healthz and
+ * /metrics are served by either. Each role has `start()` and `close()`; `close()` stops the
+ * HTTP server first, then the roles in reverse order, then the clients.
  */
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { createApp } from './api/app.js';
+import { createApp, serveApp, type AppOptions } from './api/app.js';
 import { createIngestRateLimit } from './api/ingest-rate-limit.js';
 import { platformKeys } from './auth/platform-keys.js';
 import { createCapacityAlertRunner } from './capacity/alert-runner.js';
@@ -29,6 +32,8 @@ import { createLeaderElection } from './lifecycle/leader-election.js';
 import { addPipelineGauges, createMetrics } from './metrics/metrics.js';
 import { createConsumerLag } from './events/consumer-lag.js';
 import { loadNamedQueries } from './sql/named-queries.js';
+import { createLiveHub } from './push/live-hub.js';
+import { feedCatalog } from './push/feeds.js';
 
 const QUERIES_DIR = new URL('../queries/', import.meta.url).pathname;
 
@@ -38,6 +43,8 @@ export const RULES_LEADER_LOCK = 7_263_514_202;
 /** A part of the service that a process may run. */
 export interface RoleHandle {
   role: Role;
+  /** What the role serves on the shared HTTP server, if anything. */
+  routes?: Partial<AppOptions>;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,6 +57,7 @@ export function createService(config: Config, logger: Logger) {
   const pool = createPostgresPool(config, 10);
   const db = createDb(pool);
   const metrics = createMetrics();
+  const queries = loadNamedQueries(QUERIES_DIR);
   const entities = createEntityServices({
     db,
     connectionString: config.DATABASE_URL,
@@ -84,17 +92,7 @@ export function createService(config: Config, logger: Logger) {
       clickhouse,
       database,
     });
-    const app = createApp({
-      metrics: metrics.registry,
-      logger,
-      healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
-      retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
-      // The same clients the roles use.
-      probes: [
-        kafkaProbe(kafka, config.KAFKA_BROKERS),
-        clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
-        postgresProbe(pool, redactUrl(config.DATABASE_URL)),
-      ],
+    const routes: Partial<AppOptions> = {
       ingest: {
         sink: createKafkaEventSink({
           producer,
@@ -116,29 +114,52 @@ export function createService(config: Config, logger: Logger) {
         showOwners,
         clickhouse,
         database,
-        queries: loadNamedQueries(QUERIES_DIR),
+        queries,
         retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
       },
-    });
-    let server: ServerType | undefined;
+    };
     return {
       role: 'api',
+      routes,
       async start() {
         heartbeat?.start();
-        await new Promise<void>((resolve) => {
-          server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) => {
-            logger.info({ address: `http://${info.address}:${info.port}` }, 'ticketpulse listening');
-            resolve();
-          });
-        });
       },
       async close() {
-        // Stop taking requests, let those in flight finish, then flush the producers.
-        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         await heartbeat?.close();
         await producer.disconnect();
         await kafkaAdmin.disconnect();
       },
+    };
+  }
+
+  function pushRole(): RoleHandle {
+    const hub = createLiveHub({
+      clickhouse,
+      database,
+      feeds: feedCatalog(queries),
+      showOwners: entities.showOwners,
+      logger,
+      pollIntervalMs: config.LIVE_POLL_INTERVAL_MS,
+      heartbeatMs: config.LIVE_HEARTBEAT_MS,
+      maxSubscriptions: config.LIVE_MAX_SUBSCRIPTIONS,
+      maxPendingBytes: config.LIVE_MAX_PENDING_BYTES,
+      maxFeedRows: config.LIVE_MAX_FEED_ROWS,
+      registry: metrics.registry,
+    });
+    return {
+      role: 'push',
+      routes: {
+        live: {
+          hub,
+          keys: entities.keys,
+          allowedOrigins: config.LIVE_ALLOWED_ORIGINS,
+          maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
+        },
+      },
+      async start() {
+        hub.start();
+      },
+      close: () => hub.close(),
     };
   }
 
@@ -199,6 +220,27 @@ export function createService(config: Config, logger: Logger) {
   if (roles.has('bridge')) handles.push(bridgeRole());
   if (roles.has('rules')) handles.push(rulesRole());
   if (roles.has('api')) handles.push(apiRole());
+  if (roles.has('push')) handles.push(pushRole());
+
+  // One HTTP server for the roles that serve something, with /healthz and /metrics.
+  const served = handles.filter((h) => h.routes);
+  const app =
+    served.length === 0
+      ? undefined
+      : createApp({
+          ...Object.assign({}, ...served.map((h) => h.routes)),
+          metrics: metrics.registry,
+          logger,
+          healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
+          retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+          // The same clients the roles use.
+          probes: [
+            kafkaProbe(kafka, config.KAFKA_BROKERS),
+            clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
+            postgresProbe(pool, redactUrl(config.DATABASE_URL)),
+          ],
+        });
+  let server: ServerType | undefined;
 
   return {
     roles: handles.map((h) => h.role),
@@ -206,9 +248,16 @@ export function createService(config: Config, logger: Logger) {
     async start(): Promise<void> {
       await entities.start();
       for (const handle of handles) await handle.start();
+      if (app) {
+        const listening = await serveApp(app, config.HOST, config.PORT);
+        server = listening.server;
+        logger.info({ address: `http://${config.HOST}:${listening.port}` }, 'ticketpulse listening');
+      }
       logger.info({ roles: handles.map((h) => h.role) }, 'ticketpulse started');
     },
     async close(): Promise<void> {
+      // Stop taking requests and let those in flight finish before the roles close.
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       for (const handle of [...handles].reverse()) {
         await handle
           .close()

@@ -1,4 +1,6 @@
 /** The HTTP application: routes and the error mapping, with every dependency passed in. */
+import { serve, type ServerType } from '@hono/node-server';
+import { createNodeWebSocket, type NodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -7,6 +9,7 @@ import { createHealthRoute } from './health-route.js';
 import { createIngestRoute, type IngestRouteOptions } from './ingest-route.js';
 import { createErrorHandler, HttpError } from './http-error.js';
 import { createEntityApi, type EntityApiOptions } from './v1/entity-api.js';
+import { createLiveRoute, type LiveRouteOptions } from './live-route.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -20,13 +23,27 @@ export interface AppOptions {
   entities?: EntityApiOptions;
   /** Serves `GET /metrics` (Prometheus text format) from this registry when given. */
   metrics?: Registry;
+  /** Mounts the push WebSocket `GET /v1/live` when given (the `push` role). */
+  live?: LiveRouteOptions;
+  /** Extra routes mounted as they are (the dashboard). */
+  routes?: Hono[];
 }
+
+/** The WebSocket server of each app that has `/v1/live`, for `serveApp`. */
+const webSockets = new WeakMap<Hono, NodeWebSocket>();
 
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.route('/', createHealthRoute({ probes: options.probes, timeoutMs: options.healthTimeoutMs }));
   if (options.ingest) app.route('/', createIngestRoute(options.ingest));
   if (options.entities) app.route('/', createEntityApi(options.entities));
+  if (options.live) {
+    const ws = createNodeWebSocket({ app });
+    ws.wss.options.maxPayload = options.live.maxMessageBytes + 1;
+    webSockets.set(app, ws);
+    app.route('/', createLiveRoute(options.live, ws.upgradeWebSocket));
+  }
+  for (const routes of options.routes ?? []) app.route('/', routes);
   const registry = options.metrics;
   if (registry) {
     app.get('/metrics', async function metrics(c) {
@@ -39,4 +56,18 @@ export function createApp(options: AppOptions): Hono {
   });
   app.onError(createErrorHandler(options.logger, { retryAfterSeconds: options.retryAfterSeconds }));
   return app;
+}
+
+/** Serves an app over HTTP on `port` (0: any free port), with WebSocket upgrades when it has `/v1/live`. */
+export function serveApp(
+  app: Hono,
+  hostname: string,
+  port: number,
+): Promise<{ server: ServerType; port: number }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname, port }, (info) =>
+      resolve({ server, port: info.port }),
+    );
+    webSockets.get(app)?.injectWebSocket(server);
+  });
 }

@@ -5,7 +5,10 @@
  */
 import type { Hono } from 'hono';
 import { pino } from 'pino';
-import { createApp } from '../api/app.js';
+import type { ServerType } from '@hono/node-server';
+import { createApp, serveApp } from '../api/app.js';
+import { createLiveHub, type LiveHubOptions } from '../push/live-hub.js';
+import { feedCatalog } from '../push/feeds.js';
 import { createIngestRateLimit } from '../api/ingest-rate-limit.js';
 import { createClickHouse } from '../clients/clickhouse.js';
 import { createKafka } from '../clients/kafka.js';
@@ -50,6 +53,18 @@ export interface IsolatedPipelineOptions {
   dedupSlotSeconds?: number;
   /** Sends heartbeats to the topics every this many milliseconds, as the service does (default: none). */
   heartbeatMs?: number;
+  /**
+   * Also serves the push WebSocket `/v1/live` (as the `push` role does), with these hub
+   * settings over small defaults; reach it through `listen()`.
+   */
+  live?: Partial<
+    Pick<
+      LiveHubOptions,
+      'pollIntervalMs' | 'maxPendingBytes' | 'maxSubscriptions' | 'maxFeedRows' | 'heartbeatMs'
+    >
+  > & {
+    allowedOrigins?: string[];
+  };
   /** Interval of `fraudRules` once started (default FRAUD_RULES_INTERVAL_MS); it only runs on `runOnce` until `fraudRules.start()`. */
   fraudRulesIntervalMs?: number;
 }
@@ -97,6 +112,23 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
   const entities = options.postgres ? await createEntities(options.postgres, platform) : undefined;
   const keys: KeyStore = entities?.keys ?? platformOnlyKeyStore(platform);
 
+  const queries = loadNamedQueries(QUERIES);
+  const hub = options.live
+    ? createLiveHub({
+        clickhouse,
+        database,
+        feeds: feedCatalog(queries),
+        showOwners: entities?.api.showOwners,
+        logger: pino({ level: 'silent' }),
+        pollIntervalMs: 250,
+        heartbeatMs: 5000,
+        maxSubscriptions: 50,
+        maxPendingBytes: 1024 * 1024,
+        maxFeedRows: 20_000,
+        ...options.live,
+      })
+    : undefined;
+  hub?.start();
   const app: Hono = createApp({
     logger: pino({ level: 'silent' }),
     probes: [],
@@ -117,7 +149,14 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       retryAfterSeconds: 5,
     },
     entities: entities?.api,
+    live: hub && {
+      hub,
+      keys,
+      allowedOrigins: options.live?.allowedOrigins ?? [],
+      maxMessageBytes: 16 * 1024,
+    },
   });
+  let server: ServerType | undefined;
 
   /** Postgres side: migrations, change feed, caches, and the bridge into this database. */
   async function createEntities(
@@ -206,7 +245,20 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       });
     },
 
+    /** The live hub when `live` was given. */
+    hub,
+
+    /** Serves the app on a free local port (once) and returns its base URL, e.g. for WebSockets. */
+    async listen(): Promise<string> {
+      if (!server) server = (await serveApp(app, '127.0.0.1', 0)).server;
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('not listening on TCP');
+      return `http://127.0.0.1:${address.port}`;
+    },
+
     async close(): Promise<void> {
+      await hub?.close();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await fraudRules.close();
       await heartbeat?.close();
       await entities?.close();

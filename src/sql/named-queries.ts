@@ -10,6 +10,9 @@
  *   -- param: show_id String the show
  *   -- columns: window_start, category, ...
  *   -- volatile: detected_at   (columns whose value depends on when it ran)
+ *   -- key: window_start, category  (with `watermark:`, makes the query a live feed: the columns
+ *                               that identify a row, and one that grows whenever a row changes)
+ *   -- watermark: last_counted_at
  *   -- scope: event_id         (the column naming the show; the body's `{scope}` becomes a
  *                               filter to the caller's shows) or `platform` (platform keys
  *                               only); a query with a `show_id` param is scoped by that param
@@ -32,6 +35,10 @@ export interface NamedQuery {
   params: QueryParam[];
   columns: string[];
   volatile: string[];
+  /** Columns that identify a row, when the query is a live feed (src/push/feeds.ts). */
+  key: string[];
+  /** A column that grows whenever a row changes, when the query is a live feed. */
+  watermark: string | undefined;
   /** The show column `{scope}` filters on, `platform`, or undefined (see the header above). */
   scope: string | undefined;
   body: string;
@@ -55,7 +62,7 @@ export function parseNamedQuery(file: string, text: string): NamedQuery {
   const fields = new Map<string, string[]>();
   let last = '';
   for (const line of header) {
-    const match = /^(name|purpose|param|columns|volatile|scope):\s*(.*)$/.exec(line);
+    const match = /^(name|purpose|param|columns|volatile|scope|key|watermark):\s*(.*)$/.exec(line);
     if (match) {
       last = match[1]!;
       fields.set(last, [...(fields.get(last) ?? []), match[2]!]);
@@ -86,12 +93,22 @@ export function parseNamedQuery(file: string, text: string): NamedQuery {
     throw new Error(`${file}: 'scope:' must be a column name or 'platform'`);
   if ((scope !== undefined && scope !== 'platform') !== body.includes('{scope}'))
     throw new Error(`${file}: a column in 'scope:' and '{scope}' in the body go together`);
+  const columns = list('columns');
+  const key = list('key');
+  const watermark = fields.get('watermark')?.[0]?.trim() || undefined;
+  if (key.length > 0 !== (watermark !== undefined))
+    throw new Error(`${file}: 'key:' and 'watermark:' go together (they make the query a live feed)`);
+  for (const column of [...key, ...(watermark ? [watermark] : [])]) {
+    if (!columns.includes(column)) throw new Error(`${file}: '${column}' is not in 'columns:'`);
+  }
   return {
     name,
     purpose: fields.get('purpose')!.join(' '),
     params,
-    columns: list('columns'),
+    columns,
     volatile: list('volatile'),
+    key,
+    watermark,
     scope,
     body,
   };

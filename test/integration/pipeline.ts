@@ -3,7 +3,10 @@
 // tests wait for and poke at.
 import { topicNames, type TopicName } from '../../src/events/topics.js';
 import { uuid } from '../../src/sql/literals.js';
-import { createIsolatedPipeline } from '../../src/pipeline/isolated-pipeline.js';
+import {
+  createIsolatedPipeline,
+  type IsolatedPipelineOptions,
+} from '../../src/pipeline/isolated-pipeline.js';
 import { config, eventually, uniqueName } from './helpers.js';
 
 export const API_KEY = 'test-key-123456';
@@ -15,6 +18,7 @@ export async function createTestPipeline(
     kafkaMaxBlockSize?: number;
     dedupSlotSeconds?: number;
     postgres?: { url: string; adminKey: string };
+    live?: IsolatedPipelineOptions['live'];
   } = {},
 ) {
   const base = await createIsolatedPipeline({

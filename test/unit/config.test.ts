@@ -30,7 +30,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the roles a process runs, all by default, and refuses unknown ones', () => {
-    expect(loadConfig({}).TICKETPULSE_ROLES).toEqual(['api', 'rules', 'bridge']);
+    expect(loadConfig({}).TICKETPULSE_ROLES).toEqual(['api', 'rules', 'bridge', 'push']);
     expect(loadConfig({ TICKETPULSE_ROLES: ' api, api ,rules' }).TICKETPULSE_ROLES).toEqual(['api', 'rules']);
     expect(() => loadConfig({ TICKETPULSE_ROLES: 'api,push' })).toThrow(
       /TICKETPULSE_ROLES: expected some of/,

@@ -1,0 +1,45 @@
+/**
+ * The `/v1/live` protocol, version 1: one JSON object per WebSocket text message, told apart
+ * by `type`. README ("Live push") documents it for clients.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL = 'ticketpulse.live.v1';
+
+const subId = z.string().min(1).max(64);
+
+export const clientMessage = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('subscribe'),
+      sub: subId,
+      feed: z.string().min(1).max(128),
+      params: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+      cursor: z
+        .string()
+        .max(64 * 1024)
+        .optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('unsubscribe'), sub: subId }).strict(),
+]);
+export type ClientMessage = z.infer<typeof clientMessage>;
+
+type Row = Record<string, unknown>;
+
+/** Everything the server sends. */
+export type ServerMessage =
+  | { type: 'hello'; protocol: typeof PROTOCOL; heartbeat_ms: number }
+  | {
+      type: 'snapshot';
+      sub: string;
+      feed: string;
+      key: string[];
+      rows: Row[];
+      cursor: string;
+      watermark: string | null;
+    }
+  | { type: 'delta'; sub: string; upserts: Row[]; deletes: Row[]; cursor: string; watermark: string | null }
+  | { type: 'control'; sub: string; action: 'must-refetch'; reason: string }
+  | { type: 'error'; sub: string | null; code: string; message: string }
+  | { type: 'heartbeat'; at: string };

@@ -1,0 +1,91 @@
+// A /v1/live client for tests: keeps every subscription's table as snapshot + deltas build it,
+// records each message, and counts how often a row was upserted with the value it already had.
+import WebSocket from 'ws';
+
+type Row = Record<string, unknown>;
+
+export interface Sub {
+  key: string[];
+  rows: Map<string, Row>;
+  cursor?: string;
+  /** Upserts that carried exactly the row the table already held: duplicate applications. */
+  duplicates: number;
+  refetches: number;
+}
+
+export class LiveTestClient {
+  readonly messages: Row[] = [];
+  readonly subs = new Map<string, Sub>();
+  closed: { code: number; reason: string } | undefined;
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => this.receive(JSON.parse(String(data)) as Row));
+    socket.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
+  }
+
+  /** Opens `/v1/live` and resolves once the server said hello; rejects with the HTTP status when refused. */
+  static connect(
+    baseUrl: string,
+    key: string,
+    headers: Record<string, string> = {},
+  ): Promise<LiveTestClient> {
+    const url = `${baseUrl.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(key)}`;
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers });
+      const client = new LiveTestClient(socket);
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      socket.once('error', reject);
+      const waitHello = () =>
+        client.messages.some((m) => m.type === 'hello') ? resolve(client) : setTimeout(waitHello, 10);
+      socket.once('open', waitHello);
+    });
+  }
+
+  subscribe(sub: string, feed: string, params: Row, cursor?: string): void {
+    this.socket.send(JSON.stringify({ type: 'subscribe', sub, feed, params, ...(cursor ? { cursor } : {}) }));
+  }
+
+  private receive(message: Row): void {
+    this.messages.push(message);
+    const id = message.sub as string;
+    if (message.type === 'snapshot') {
+      const key = message.key as string[];
+      const sub: Sub = {
+        key,
+        rows: new Map(),
+        cursor: message.cursor as string,
+        duplicates: 0,
+        refetches: 0,
+      };
+      for (const row of message.rows as Row[]) sub.rows.set(keyOf(key, row), row);
+      this.subs.set(id, sub);
+    } else if (message.type === 'delta') {
+      const sub = this.subs.get(id);
+      if (!sub) throw new Error(`delta for unknown sub ${id}`);
+      for (const row of message.upserts as Row[]) {
+        const k = keyOf(sub.key, row);
+        if (JSON.stringify(sub.rows.get(k)) === JSON.stringify(row)) sub.duplicates++;
+        sub.rows.set(k, row);
+      }
+      for (const row of message.deletes as Row[]) sub.rows.delete(keyOf(sub.key, row));
+      sub.cursor = message.cursor as string;
+    } else if (message.type === 'control') {
+      const sub = this.subs.get(id);
+      if (sub) sub.refetches++;
+    }
+  }
+
+  /** Rows of a sub sorted by key, for comparison with the view. */
+  table(sub: string): Row[] {
+    const s = this.subs.get(sub);
+    if (!s) return [];
+    return [...s.rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+export function keyOf(key: string[], row: Row): string {
+  return JSON.stringify(key.map((k) => row[k]));
+}
