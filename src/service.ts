@@ -34,6 +34,7 @@ import { createConsumerLag } from './events/consumer-lag.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 import { createLiveHub } from './push/live-hub.js';
 import { feedCatalog } from './push/feeds.js';
+import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 
 const QUERIES_DIR = new URL('../queries/', import.meta.url).pathname;
 
@@ -155,6 +156,7 @@ export function createService(config: Config, logger: Logger) {
           allowedOrigins: config.LIVE_ALLOWED_ORIGINS,
           maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
         },
+        routes: [createDashboardRoutes()],
       },
       async start() {
         hub.start();
