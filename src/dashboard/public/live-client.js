@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A /v1/live client (README "Live push"): one WebSocket, one LiveTable per subscription. It
  * reconnects after a drop with capped exponential backoff and jitter, resubscribes each sub

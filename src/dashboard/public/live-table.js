@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * One subscription's table of the /v1/live protocol (README "Live push"): built from a
  * `snapshot`, kept by each `delta`. Rows are keyed by the snapshot's key columns; an upsert
