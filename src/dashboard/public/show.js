@@ -273,6 +273,7 @@ function showStatus(
 ) {
   const pill = $('connection-status');
   pill.dataset.status = status;
+  pill.dataset.reconnects = String(client.reconnects);
   pill.textContent =
     status === 'reconnecting' && detail.retryInMs !== undefined
       ? `reconnecting in ${Math.ceil(detail.retryInMs / 1000)} s`
@@ -319,8 +320,12 @@ async function main() {
   try {
     const show = await getJson(`/v1/shows/${encodeURIComponent(showId)}`, key);
     $('show-name').textContent = show.name;
-    $('show-detail').textContent =
-      `${show.venue} · starts ${new Date(show.starts_at).toLocaleString('en-US')}`;
+    const startsAt = new Date(show.starts_at).toLocaleString('en-US', {
+      timeZone: show.timezone,
+      dateStyle: 'medium',
+      timeStyle: 'short',
+    });
+    $('show-detail').textContent = `${show.venue} · starts ${startsAt} (${show.timezone})`;
     const currency = show.categories?.[0]?.currency;
     if (currency) money = new Intl.NumberFormat('en-US', { style: 'currency', currency });
     dirty.add('sales_per_minute');
