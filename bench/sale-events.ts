@@ -20,8 +20,8 @@ const PLACES = [
   { country: 'SE', city: 'Gothenburg', currency: 'SEK' },
 ];
 
-/** `n` valid ticket_sale envelopes (version 1), 1,000 distinct buyers, timestamps of now. */
-export function saleEvents(n: number): unknown[] {
+/** `n` valid ticket_sale envelopes (version 1), 1,000 distinct buyers, timestamps of now, spread over `shows`. */
+export function saleEvents(n: number, shows: readonly string[] = SHOWS): unknown[] {
   const timestamp = new Date().toISOString();
   return Array.from({ length: n }, function sale(_, i) {
     const category = CATEGORIES[i % CATEGORIES.length]!;
@@ -33,7 +33,7 @@ export function saleEvents(n: number): unknown[] {
       timestamp,
       version: 1,
       data: {
-        event_id: SHOWS[i % SHOWS.length],
+        event_id: shows[i % shows.length],
         order_id: `order-${randomUUID()}`,
         user_id: `user-${i % 1000}`,
         category: category.name,

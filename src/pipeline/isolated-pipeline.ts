@@ -61,7 +61,13 @@ export interface IsolatedPipelineOptions {
   live?: Partial<
     Pick<
       LiveHubOptions,
-      'pollIntervalMs' | 'maxPendingBytes' | 'maxSubscriptions' | 'maxFeedRows' | 'heartbeatMs'
+      | 'pollIntervalMs'
+      | 'maxPendingBytes'
+      | 'maxSubscriptions'
+      | 'maxFeedRows'
+      | 'heartbeatMs'
+      | 'registry'
+      | 'onDelta'
     >
   > & {
     allowedOrigins?: string[];

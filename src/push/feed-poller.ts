@@ -42,6 +42,8 @@ export interface FeedPollerOptions {
   maxRows: number;
   /** Called once per ClickHouse query (metrics). */
   onQuery?: (purpose: 'load' | 'poll' | 'resume') => void;
+  /** Called with each delta as the poll finds it, before it goes out (bench/push times delivery from here). */
+  onDelta?: (delta: Delta) => void;
 }
 
 interface Entry {
@@ -111,7 +113,10 @@ export class FeedPoller {
       if (!this.loaded) await this.load();
       else {
         const delta = await this.update();
-        if (delta) for (const listener of this.listeners) listener.delta(delta);
+        if (delta) {
+          this.options.onDelta?.(delta);
+          for (const listener of this.listeners) listener.delta(delta);
+        }
       }
     } catch (err) {
       if (!(err instanceof FeedTooLargeError)) throw err;

@@ -42,6 +42,8 @@ export interface LiveHubOptions {
   /** Oldest cursor a `changes` feed resumes, in seconds before now (default 6 hours). */
   resumeHorizonSeconds?: number;
   registry?: Registry;
+  /** See FeedPollerOptions.onDelta. */
+  onDelta?: (delta: Delta) => void;
 }
 
 /** Close code for a client whose pending deltas passed the bound. */
@@ -254,6 +256,7 @@ export function createLiveHub(options: LiveHubOptions) {
             resumeHorizonSeconds: options.resumeHorizonSeconds ?? 6 * 3600,
             maxRows: options.maxFeedRows,
             onQuery: (purpose) => queries.inc({ purpose }),
+            onDelta: options.onDelta,
           },
           id,
         );
