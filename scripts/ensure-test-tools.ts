@@ -1,8 +1,11 @@
 /**
- * Installs what the test suite needs beyond npm packages and the stack: chdb-core (a current
- * ClickHouse engine, in-process in Python) for the cross-version query test. Idempotent.
+ * Installs what the test suite needs beyond npm packages and the stack, when missing
+ * (idempotent): chdb-core (a current ClickHouse engine, in-process in Python) for the
+ * cross-version query test, and Debian's Chromium for the dashboard's browser test.
  */
 import { spawnSync } from 'node:child_process';
+import { aptInstall } from './stack/apt.js';
+import { hasCommand } from './stack/processes.js';
 
 const REQUIREMENTS = new URL('../test/chdb/requirements.txt', import.meta.url).pathname;
 
@@ -16,6 +19,16 @@ if (probe.status !== 0) {
   );
   if (install.status !== 0) {
     console.error('[test] could not install chdb-core; the cross-version query test needs it');
+    process.exit(1);
+  }
+}
+
+// test/integration/dashboard.integration.test.ts launches /usr/bin/chromium with playwright-core.
+if (!hasCommand('chromium')) {
+  try {
+    aptInstall(['chromium'], (line) => console.log(`[test] ${line}`));
+  } catch (err) {
+    console.error(`[test] could not install chromium; the dashboard browser test needs it: ${String(err)}`);
     process.exit(1);
   }
 }
