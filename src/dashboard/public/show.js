@@ -67,12 +67,10 @@ function renderSales(/** @type {Record<string, unknown>[]} */ rows) {
 
   // Every minute from the first window to the last (at most a day), quiet minutes as 0.
   const xs = [];
-  for (
-    let t = Math.max(minutes[0] ?? 0, (minutes.at(-1) ?? 0) - 86_400);
-    minutes.length && t <= minutes.at(-1);
-    t += 60
-  )
-    xs.push(t);
+  if (minutes.length) {
+    const last = minutes.at(-1);
+    for (let t = Math.max(minutes[0], last - 86_400); t <= last; t += 60) xs.push(t);
+  }
   const data = [
     xs,
     xs.map((t) => perMinute.get(t)?.tickets ?? 0),
@@ -213,7 +211,7 @@ function renderFunnel(/** @type {Record<string, unknown>[]} */ rows) {
 }
 
 const seenAlerts = new Set();
-let alertsPrimed = { fraud_alerts: false, capacity_alerts: false };
+const alertsPrimed = { fraud_alerts: false, capacity_alerts: false };
 function renderAlerts() {
   const fraud = (client.table('fraud_alerts')?.sorted() ?? []).map((row) => ({
     key: `f${row.rule}${row.order_id}`,
@@ -302,7 +300,9 @@ const client = new LiveClient(wsUrl, {
     dirty.add(sub);
   },
   onServerError(error) {
-    $('connection-status').title = `${error.code}: ${error.message}`;
+    const box = $('live-error');
+    box.textContent = `${error.sub ?? 'connection'}: ${error.message} (${error.code})`;
+    box.hidden = false;
   },
 });
 
