@@ -179,9 +179,12 @@ describe('dashboard', () => {
     });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
-    await page.goto(`${baseUrl}/dashboard/${SHOW}?key=${encodeURIComponent(organizerKey)}`);
-    // The key moves to sessionStorage: out of the address bar, still there after a reload.
-    expect(page.url()).toBe(`${baseUrl}/dashboard/${SHOW}`);
+    // The picker lists the key's show; the key moves to sessionStorage, out of the address bar,
+    // and still serves the show page and a reload.
+    await page.goto(`${baseUrl}/dashboard?key=${encodeURIComponent(organizerKey)}`);
+    expect(page.url()).toBe(`${baseUrl}/dashboard`);
+    await page.getByTestId('show-link').filter({ hasText: 'Neon Nights' }).click();
+    await page.waitForURL(`${baseUrl}/dashboard/${SHOW}`);
     await page.reload();
     const before = await eventually(() => totals(page), reached(posted), 20_000);
     expect(before).toEqual({ tickets: posted.tickets, revenue: expect.closeTo(posted.revenue, 2) });
