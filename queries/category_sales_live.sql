@@ -4,6 +4,7 @@
 --          live feed on /v1/live (key and watermark below).
 -- param: show_id String the show (data.event_id)
 -- columns: category, tickets, orders, revenue, last_counted_at
+-- volatile: last_counted_at
 -- key: category
 -- watermark: last_counted_at
 SELECT
