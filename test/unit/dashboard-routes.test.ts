@@ -30,7 +30,7 @@ describe('dashboard routes', () => {
       const res = await app.request(ref);
       expect(res.status, ref).toBe(200);
     }
-    const module = await app.request('/dashboard/assets/show.js');
+    const module = await app.request('/dashboard/assets/panels.js');
     expect(module.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await module.text()).toContain("from '../vendor/uPlot.esm.js'");
     const uplot = await app.request('/dashboard/vendor/uPlot.esm.js');
