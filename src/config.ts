@@ -13,6 +13,8 @@ export const STACK_PORTS = {
   clickhouseHttp: 18123,
   clickhouseNative: 19000,
   postgres: 15432,
+  influxdb: 18086,
+  influxdbRpc: 18087,
 } as const;
 
 /** The parts of the service a process can run (src/service.ts). */
@@ -77,6 +79,21 @@ const schema = z.object({
     .string()
     .min(1)
     .default(`postgres://postgres@127.0.0.1:${STACK_PORTS.postgres}/ticketpulse`),
+  /** InfluxDB 1.x HTTP endpoint (the v2 write API). Set it to use an existing server; the stack then starts no InfluxDB. */
+  INFLUX_URL: z.string().url().default(`http://127.0.0.1:${STACK_PORTS.influxdb}`),
+  /** InfluxDB token: empty with auth off (the local stack), `user:password` with auth on. */
+  INFLUX_TOKEN: z.string().default(''),
+  /** The InfluxDB database the bridge mirrors finished windows into (created when missing). */
+  INFLUX_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+    .default('ticketpulse'),
+  /** Its retention policy; `autogen` keeps everything. */
+  INFLUX_RETENTION_POLICY: z.string().min(1).default('autogen'),
+  /** How often the bridge mirrors finished windows into InfluxDB; 0 turns the mirror off. */
+  INFLUX_MIRROR_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
+  /** Points held while InfluxDB is unavailable (latest value per window); past it they are dropped and re-read from the watermark later. */
+  INFLUX_BUFFER_POINTS: z.coerce.number().int().positive().default(100_000),
   /** Address and port of the HTTP service (`npm start`). */
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8080),

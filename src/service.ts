@@ -5,7 +5,7 @@
  *   stateless, scale it out;
  * - `rules`: the fraud rules, the capacity alerts and the dedup horizon job, run by one leader
  *   at a time (a Postgres advisory lock; src/lifecycle/leader-election.ts);
- * - `bridge`: Postgres dimensions → ClickHouse (src/bridge);
+ * - `bridge`: Postgres dimensions → ClickHouse, finished windows → InfluxDB (src/bridge);
  * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out.
  * `api` and `push` share one HTTP server (HOST:PORT) in a process that runs both; /healthz and
  * /metrics are served by either. Each role has `start()` and `close()`; `close()` stops the
@@ -33,6 +33,8 @@ import { addPipelineGauges, createMetrics } from './metrics/metrics.js';
 import { createConsumerLag } from './events/consumer-lag.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 import { createLiveHub } from './push/live-hub.js';
+import { createInfluxMirror } from './bridge/influx-mirror.js';
+import { createInflux } from './clients/influx.js';
 import { feedCatalog } from './push/feeds.js';
 import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 
@@ -211,10 +213,28 @@ export function createService(config: Config, logger: Logger) {
   }
 
   function bridgeRole(): RoleHandle {
+    const mirror =
+      config.INFLUX_MIRROR_INTERVAL_MS > 0
+        ? createInfluxMirror({
+            clickhouse,
+            database,
+            influx: createInflux(config),
+            logger,
+            intervalMs: config.INFLUX_MIRROR_INTERVAL_MS,
+            bufferPoints: config.INFLUX_BUFFER_POINTS,
+            registry: metrics.registry,
+          })
+        : undefined;
     return {
       role: 'bridge',
-      start: () => entities.bridge!.start(),
-      close: () => entities.bridge!.close(),
+      async start() {
+        await entities.bridge!.start();
+        mirror?.start();
+      },
+      async close() {
+        await mirror?.close();
+        await entities.bridge!.close();
+      },
     };
   }
 
