@@ -147,6 +147,15 @@ const schema = z.object({
    * it; 0 turns them off. Must stay under 500 (the Kafka engine's poll timeout on 18.16).
    */
   KAFKA_HEARTBEAT_MS: z.coerce.number().int().min(0).max(450).default(250),
+  /**
+   * Most message bytes an API process has on their way to Kafka at once (sends past their
+   * deadline included); a request beyond it gets 503 `overloaded` with Retry-After at once.
+   */
+  INGEST_MAX_IN_FLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   /** How long the API waits for Kafka's acknowledgement before answering 503. */
   INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** `Retry-After` seconds sent with 503. */

@@ -29,7 +29,7 @@ import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
 import { createLeaderElection } from './lifecycle/leader-election.js';
-import { addPipelineGauges, createMetrics } from './metrics/metrics.js';
+import { addInFlightGauge, addPipelineGauges, createMetrics } from './metrics/metrics.js';
 import { createConsumerLag } from './events/consumer-lag.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 import { createLiveHub } from './push/live-hub.js';
@@ -95,14 +95,17 @@ export function createService(config: Config, logger: Logger) {
       clickhouse,
       database,
     });
+    const sink = createKafkaEventSink({
+      producer,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
+      onPublished: heartbeat?.noteEvents,
+      maxInFlightBytes: config.INGEST_MAX_IN_FLIGHT_BYTES,
+    });
+    addInFlightGauge(metrics.registry, sink);
     const routes: Partial<AppOptions> = {
       ingest: {
-        sink: createKafkaEventSink({
-          producer,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
-          onPublished: heartbeat?.noteEvents,
-        }),
+        sink,
         keys,
         showOwners,
         metrics,
