@@ -1,5 +1,6 @@
 // Shared fixtures for integration tests: isolation by name, polling with deadlines.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 
@@ -49,4 +50,17 @@ export async function createTestDatabase(
       await client.end();
     },
   };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a child process or server a test starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
 }

@@ -3,7 +3,6 @@
 // sales flow ends with every finished window of the period in place.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,7 +12,7 @@ import { influxConfig, influxdBinary } from '../../scripts/stack/influxdb.js';
 import { createInfluxMirror } from '../../src/bridge/influx-mirror.js';
 import { createInflux, type Influx } from '../../src/clients/influx.js';
 import { systemMetric, ticketSale } from '../fixtures/events.js';
-import { config, eventually, uniqueName } from './helpers.js';
+import { config, eventually, uniqueName, freePort } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 let p: TestPipeline;
@@ -160,18 +159,6 @@ describe('InfluxDB mirror', () => {
     }
   }, 120_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function startInfluxd(conf: string, port: number): Promise<ChildProcess> {
   const child = spawn(influxdBinary(), ['-config', conf], { stdio: 'ignore' });

@@ -3,11 +3,10 @@
 // no duplicate, and an organizer's key sees only its own shows (and only from allowed origins).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIEW_FEEDS } from '../../src/push/feeds.js';
 import { ticketSale } from '../fixtures/events.js';
-import { config, createTestDatabase, eventually } from './helpers.js';
+import { config, createTestDatabase, eventually, freePort } from './helpers.js';
 import { LiveTestClient } from './live-client.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
@@ -255,18 +254,6 @@ describe('GET /v1/live', () => {
     }
   }, 90_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** `npm start` with only the push role, on this test's databases; resolves once it listens. */
 async function startPushProcess(port: number): Promise<ChildProcess> {
