@@ -66,6 +66,30 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 
+  // Per table: the committed offsets last seen and since when they have not moved.
+  const lastProgress = new Map<string, { committed: number; since: number }>();
+  new Gauge({
+    name: 'ticketpulse_kafka_table_stalled_seconds',
+    help: 'How long each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
+    labelNames: ['table'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
+        const progress = await lag.progress(topic);
+        if (progress === undefined) continue;
+        const last = lastProgress.get(table);
+        if (progress.behind === 0 || last === undefined || last.committed !== progress.committed) {
+          lastProgress.set(table, { committed: progress.committed, since: now });
+          this.set({ table }, 0);
+        } else {
+          this.set({ table }, (now - last.since) / 1000);
+        }
+      }
+    },
+  });
+
   async function scalar(query: string): Promise<number | undefined> {
     try {
       const result = await clickhouse.query({ query, format: 'JSONEachRow' });
