@@ -66,8 +66,9 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 
-  // Per table: the committed offsets last seen and since when they have not moved.
-  const lastProgress = new Map<string, { committed: number; since: number }>();
+  // Per table: the committed offsets and backlog last seen, and since when the table has been
+  // behind with those offsets (from the first scrape that saw it behind: never overstated).
+  const lastProgress = new Map<string, { committed: number; behind: number; since: number }>();
   new Gauge({
     name: 'ticketpulse_kafka_table_stalled_seconds',
     help: 'How long each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
@@ -80,8 +81,9 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
         const progress = await lag.progress(topic);
         if (progress === undefined) continue;
         const last = lastProgress.get(table);
-        if (progress.behind === 0 || last === undefined || last.committed !== progress.committed) {
-          lastProgress.set(table, { committed: progress.committed, since: now });
+        const moving = last === undefined || last.behind === 0 || last.committed !== progress.committed;
+        if (progress.behind === 0 || moving) {
+          lastProgress.set(table, { ...progress, since: now });
           this.set({ table }, 0);
         } else {
           this.set({ table }, (now - last.since) / 1000);
