@@ -31,6 +31,8 @@ const local = !process.env.KAFKA_BROKERS && !process.env.CLICKHOUSE_URL && !proc
 const dirs = stackDirs(config);
 const ADMIN_KEY = 'faults-admin-key-0001';
 const INGEST_KEY = 'faults-ingest-key-0001';
+/** Sales acknowledged before each fault is injected, and again after it healed. */
+const PER_SIDE = 300;
 /** How long the reconciliation may take after a fault is healed. */
 const SETTLE_MS = 150_000;
 
@@ -137,9 +139,9 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     let stats: TrafficStats;
     let healed: { healedAt: number; note?: string };
     try {
-      await acknowledgedMore(traffic, 40);
+      await acknowledgedMore(traffic, PER_SIDE);
       healed = await fault(traffic, show);
-      await acknowledgedMore(traffic, 40, 120_000);
+      await acknowledgedMore(traffic, PER_SIDE, 120_000);
     } finally {
       stats = await traffic.stop();
     }
@@ -205,10 +207,16 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     await run('ClickHouse kill -9', async () => {
       const pid = server.pid()!;
       process.kill(pid, 'SIGKILL');
+      // Gone, and its ports closed (a killed server's sockets may outlive its pid briefly).
       await eventually(
-        async () => server.pid(),
-        (p) => p === undefined,
+        () =>
+          server.probe.check().then(
+            () => 'up',
+            () => 'down',
+          ),
+        (state) => state === 'down' && server.pid() === undefined,
         30_000,
+        50,
       );
       const restarted = Date.now();
       await server.start(() => undefined);
@@ -290,7 +298,7 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
       try {
         await client.connect();
         const r = await client.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ticketpulse-changes' AND query ILIKE 'LISTEN%'`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ticketpulse-changes'`,
         );
         return r.rows[0].n as number;
       } catch {
