@@ -59,15 +59,19 @@ export function createServiceProcess(env: NodeJS.ProcessEnv, port: number, logFi
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     child.kill(name);
     await exited;
+    if (await answers()) throw new Error(`something still answers on ${baseUrl} after the service exited`);
   }
 
   return {
     baseUrl,
     logFile,
     async start() {
+      if (await answers()) throw new Error(`something already answers on ${baseUrl}`);
       const fd = openSync(logFile, 'a');
       try {
-        child = spawn(TSX, [join(REPO, 'src/main.ts')], {
+        // node with tsx's loader, not the tsx CLI: the CLI runs the service in a child process
+        // of its own, which a kill -9 of the CLI would leave running.
+        child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/main.ts')], {
           cwd: REPO,
           env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
           stdio: ['ignore', fd, fd],
