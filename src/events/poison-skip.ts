@@ -27,11 +27,10 @@
  * only in that case.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import { clickHouseErrorMessage } from '../clients/clickhouse-errors.js';
 import { KAFKA_TABLE_OF } from './consumer-lag.js';
+import { createPoisonCheck } from './poison-check.js';
 import { quarantineRow } from './kafka-event-sink.js';
 import { topicNames, type TopicName } from './topics.js';
 
@@ -69,8 +68,6 @@ export interface PoisonSkipOptions {
 export const KAFKA_TABLES = Object.fromEntries(
   (Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]).map(([topic, table]) => [table, topic]),
 ) as Record<string, TopicName>;
-
-const BATCH = 1000;
 
 export function createPoisonSkip({
   kafka,
@@ -153,68 +150,6 @@ export function createPoisonSkip({
     return read;
   }
 
-  /** A checker that asks ClickHouse whether records of `queue` can be read by it and its views. */
-  async function createChecker(queue: string) {
-    const scratch = `${queue}_poison_check`;
-    await clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${scratch}` });
-    await clickhouse.command({
-      query: `CREATE TABLE ${database}.${scratch} AS ${database}.${queue} ENGINE = Memory`,
-    });
-    // The SELECT of every view that reads the Kafka table, pointed at the scratch copy.
-    const views = await clickhouse
-      .query({
-        query: `SELECT name, create_table_query FROM system.tables
-                WHERE database = '${database}' AND engine = 'MaterializedView'`,
-        format: 'JSONEachRow',
-      })
-      .then((r) => r.json<{ name: string; create_table_query: string }>());
-    const source = new RegExp(`\\b${database}\\.${queue}\\b`, 'g');
-    const selects = views
-      .filter((v) => source.test(v.create_table_query))
-      .map((v) => {
-        source.lastIndex = 0;
-        const at = v.create_table_query.indexOf(' AS SELECT ');
-        return v.create_table_query.slice(at + 4).replace(source, `${database}.${scratch}`);
-      });
-
-    /** The error reading these records gives, or undefined when ClickHouse reads them all. */
-    async function failure(records: string[]): Promise<string | undefined> {
-      try {
-        await clickhouse.command({ query: `TRUNCATE TABLE ${database}.${scratch}` });
-        await clickhouse.exec({
-          query: `INSERT INTO ${database}.${scratch} FORMAT JSONEachRow`,
-          values: Readable.from([records.join('\n')]),
-        });
-        for (const select of selects) {
-          const result = await clickhouse.query({ query: `SELECT count() FROM (${select})`, format: 'JSON' });
-          await result.json();
-        }
-        return undefined;
-      } catch (err) {
-        return clickHouseErrorMessage(err);
-      }
-    }
-
-    /** Indexes of the records that fail on their own, with their errors (bisecting failing batches). */
-    async function bad(records: string[], base = 0): Promise<{ index: number; error: string }[]> {
-      const error = await failure(records);
-      if (error === undefined) return [];
-      if (records.length === 1) return [{ index: base, error }];
-      const half = Math.ceil(records.length / 2);
-      return [...(await bad(records.slice(0, half), base)), ...(await bad(records.slice(half), base + half))];
-    }
-
-    return {
-      async find(records: string[]) {
-        const found: { index: number; error: string }[] = [];
-        for (let i = 0; i < records.length; i += BATCH)
-          found.push(...(await bad(records.slice(i, i + BATCH), i)));
-        return found;
-      },
-      drop: () => clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${scratch}` }),
-    };
-  }
-
   async function waitGroupEmpty(admin: Admin, group: string): Promise<void> {
     const deadline = Date.now() + groupTimeoutMs;
     for (;;) {
@@ -238,7 +173,7 @@ export function createPoisonSkip({
     const report: PoisonReport = { table, topic, scanned: 0, poison: [], republished: 0, moved: [] };
     const admin = kafka.admin();
     await admin.connect();
-    const checker = await createChecker(queue);
+    const checker = await createPoisonCheck({ clickhouse, database, queue });
     let detached = false;
     try {
       if (!options.dryRun) {

@@ -344,7 +344,7 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
         const afterMs = await refusedWithin(revokedAfter.key);
         return {
           healedAt,
-          note: `LISTEN back ${(listenMs / 1000).toFixed(1)} s after start; keys revoked then refused in ${duringMs} / ${afterMs} ms`,
+          note: `LISTEN seen again ${listenMs} ms after start; revoked keys refused in ${duringMs} / ${afterMs} ms`,
         };
       },
       { apiKey: trafficKey.key, show },
