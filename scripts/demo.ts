@@ -69,5 +69,6 @@ console.log(`ticketpulse is up on ${base} (GET /healthz, POST /v1/events)`);
 console.log(
   `ClickHouse: curl '${config.CLICKHOUSE_URL}' --data-binary 'SELECT count() FROM ${config.CLICKHOUSE_DATABASE}.ticket_sales'`,
 );
+console.log(`Live dashboard: ${base}/dashboard?key=${encodeURIComponent(config.ADMIN_API_KEY)}`);
 console.log('Ctrl-C stops the service and the traffic; `npm run stack -- down` stops the stack.\n');
 start(['run', '--silent', 'simulate', '--', '--duration', '0']);

@@ -1,8 +1,12 @@
 /**
- * Installs what the test suite needs beyond npm packages and the stack: chdb-core (a current
- * ClickHouse engine, in-process in Python) for the cross-version query test. Idempotent.
+ * Installs what the test suite needs beyond npm packages and the stack, when missing
+ * (idempotent): chdb-core (a current ClickHouse engine, in-process in Python) for the
+ * cross-version query test, Debian's Chromium for the dashboard's browser test, and Debian's
+ * prometheus package for promtool (the alert rules' tests).
  */
 import { spawnSync } from 'node:child_process';
+import { aptInstall } from './stack/apt.js';
+import { hasCommand } from './stack/processes.js';
 
 const REQUIREMENTS = new URL('../test/chdb/requirements.txt', import.meta.url).pathname;
 
@@ -16,6 +20,29 @@ if (probe.status !== 0) {
   );
   if (install.status !== 0) {
     console.error('[test] could not install chdb-core; the cross-version query test needs it');
+    process.exit(1);
+  }
+}
+
+// test/integration/dashboard.integration.test.ts launches /usr/bin/chromium with playwright-core.
+if (!hasCommand('chromium')) {
+  try {
+    aptInstall(['chromium'], (line) => console.log(`[test] ${line}`));
+  } catch (err) {
+    console.error(`[test] could not install chromium; the dashboard browser test needs it: ${String(err)}`);
+    process.exit(1);
+  }
+}
+
+// test/unit/prometheus-rules.test.ts runs promtool on deploy/prometheus/. The package's service
+// is not started by apt here (no init system) and nothing of ours starts it.
+if (!hasCommand('promtool')) {
+  try {
+    aptInstall(['prometheus'], (line) => console.log(`[test] ${line}`));
+  } catch (err) {
+    console.error(
+      `[test] could not install prometheus (promtool); the alert rule tests need it: ${String(err)}`,
+    );
     process.exit(1);
   }
 }

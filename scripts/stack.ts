@@ -1,8 +1,8 @@
 /**
- * `npm run stack -- up|down|status|logs|reset`: installs and runs Kafka, ClickHouse and
- * Postgres natively on 127.0.0.1 (no Docker engine needed). A service whose variable
- * (KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL) is set is treated as external: the stack
- * starts nothing for it and only checks that it answers.
+ * `npm run stack -- up|down|status|logs|reset`: installs and runs Kafka, ClickHouse, Postgres
+ * and InfluxDB natively on 127.0.0.1 (no Docker engine needed). A service whose variable
+ * (KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL, INFLUX_URL) is set is treated as external: the
+ * stack starts nothing for it and only checks that it answers.
  */
 import { Command } from 'commander';
 import Table from 'cli-table3';
@@ -12,6 +12,8 @@ import { createConfiguredProbes, runProbes, type Probe } from '../src/health/pro
 import { clickHouseService } from './stack/clickhouse.js';
 import { kafkaService } from './stack/kafka.js';
 import { postgresService } from './stack/postgres.js';
+import { influxService } from './stack/influxdb.js';
+import { createInflux } from '../src/clients/influx.js';
 import { tailFile } from './stack/processes.js';
 import { stackDirs, type StackService } from './stack/service.js';
 
@@ -19,13 +21,19 @@ const config = loadConfig();
 const dirs = stackDirs(config);
 for (const dir of [dirs.root, dirs.logs, dirs.run]) mkdirSync(dir, { recursive: true });
 
-const services: StackService[] = [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)];
+const services: StackService[] = [
+  kafkaService(dirs),
+  clickHouseService(dirs),
+  postgresService(dirs),
+  influxService(dirs),
+];
 
 const configured = createConfiguredProbes(config, 2000);
 const external: Record<StackService['name'], Probe | undefined> = {
   kafka: process.env.KAFKA_BROKERS ? configured.kafka : undefined,
   clickhouse: process.env.CLICKHOUSE_URL ? configured.clickhouse : undefined,
   postgres: process.env.DATABASE_URL ? configured.postgres : undefined,
+  influxdb: process.env.INFLUX_URL ? createInflux(config).probe : undefined,
 };
 
 const log = (line: string): void => console.log(`[stack] ${line}`);
@@ -50,7 +58,7 @@ async function up(quiet: boolean): Promise<void> {
 
 async function down(): Promise<void> {
   // ClickHouse first: its Kafka consumers then leave their groups cleanly.
-  for (const name of ['clickhouse', 'kafka', 'postgres'] as const) {
+  for (const name of ['clickhouse', 'kafka', 'postgres', 'influxdb'] as const) {
     const service = local.find((s) => s.name === name);
     if (service === undefined) continue;
     const stopped = await service.stop();
@@ -100,7 +108,7 @@ function describe(err: unknown): string {
   return `${err.message}${cause}`;
 }
 
-const program = new Command('stack').description('the local Kafka + ClickHouse + Postgres stack');
+const program = new Command('stack').description('the local Kafka + ClickHouse + Postgres + InfluxDB stack');
 program
   .command('up')
   .description('install what is missing and start every service')
@@ -110,7 +118,7 @@ program.command('down').description('stop the processes this stack started').act
 program.command('status').description('show each service, its address and whether it answers').action(status);
 program
   .command('logs')
-  .argument('[service]', 'kafka | clickhouse | postgres')
+  .argument('[service]', 'kafka | clickhouse | postgres | influxdb')
   .option('-n, --lines <n>', 'lines per log', '50')
   .description('print the last lines of each service log')
   .action((name: string | undefined, opts: { lines: string }) => logs(name, Number(opts.lines)));

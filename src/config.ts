@@ -13,6 +13,8 @@ const STACK_BASE_PORTS = {
   clickhouseHttp: 18123,
   clickhouseNative: 19000,
   postgres: 15432,
+  influxdb: 18086,
+  influxdbRpc: 18087,
 } as const;
 
 export type StackPorts = Record<keyof typeof STACK_BASE_PORTS, number>;
@@ -28,7 +30,7 @@ export function stackPorts(offset: number): StackPorts {
 
 /**
  * TICKETPULSE_STACK_PORT_OFFSET: added to every port of the local stack and so to the defaults
- * of KAFKA_BROKERS, CLICKHOUSE_URL and DATABASE_URL. At most 40,000, which keeps the highest
+ * of KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL and INFLUX_URL. At most 40,000, which keeps the highest
  * port (19093) valid.
  */
 const stackPortOffset = z.coerce.number().int().min(0).max(40_000).default(0);
@@ -39,6 +41,7 @@ function stackServiceDefaults(ports: StackPorts) {
     KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
     CLICKHOUSE_URL: `http://127.0.0.1:${ports.clickhouseHttp}`,
     DATABASE_URL: `postgres://postgres@127.0.0.1:${ports.postgres}/ticketpulse`,
+    INFLUX_URL: `http://127.0.0.1:${ports.influxdb}`,
   };
 }
 
@@ -101,6 +104,21 @@ const schema = z.object({
     .default(''),
   /** Postgres connection string. Set it to use an existing server; the stack then starts no Postgres. */
   DATABASE_URL: z.string().min(1),
+  /** InfluxDB 1.x HTTP endpoint (the v2 write API). Set it to use an existing server; the stack then starts no InfluxDB. */
+  INFLUX_URL: z.string().url(),
+  /** InfluxDB token: empty with auth off (the local stack), `user:password` with auth on. */
+  INFLUX_TOKEN: z.string().default(''),
+  /** The InfluxDB database the bridge mirrors finished windows into (created when missing). */
+  INFLUX_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+    .default('ticketpulse'),
+  /** Its retention policy; `autogen` keeps everything. */
+  INFLUX_RETENTION_POLICY: z.string().min(1).default('autogen'),
+  /** How often the bridge mirrors finished windows into InfluxDB; 0 turns the mirror off. */
+  INFLUX_MIRROR_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
+  /** Points held while InfluxDB is unavailable (latest value per window); past it they are dropped and re-read from the watermark later. */
+  INFLUX_BUFFER_POINTS: z.coerce.number().int().positive().default(100_000),
   /** Address and port of the HTTP service (`npm start`). */
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8080),
@@ -156,6 +174,15 @@ const schema = z.object({
    * it; 0 turns them off. Must stay under 500 (the Kafka engine's poll timeout on 18.16).
    */
   KAFKA_HEARTBEAT_MS: z.coerce.number().int().min(0).max(450).default(250),
+  /**
+   * Most message bytes an API process has on their way to Kafka at once (sends past their
+   * deadline included); a request beyond it gets 503 `overloaded` with Retry-After at once.
+   */
+  INGEST_MAX_IN_FLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   /** How long the API waits for Kafka's acknowledgement before answering 503. */
   INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** `Retry-After` seconds sent with 503. */

@@ -5,7 +5,7 @@
  *   stateless, scale it out;
  * - `rules`: the fraud rules, the capacity alerts and the dedup horizon job, run by one leader
  *   at a time (a Postgres advisory lock; src/lifecycle/leader-election.ts);
- * - `bridge`: Postgres dimensions → ClickHouse (src/bridge);
+ * - `bridge`: Postgres dimensions → ClickHouse, finished windows → InfluxDB (src/bridge);
  * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out.
  * `api` and `push` share one HTTP server (HOST:PORT) in a process that runs both; /healthz and
  * /metrics are served by either. Each role has `start()` and `close()`; `close()` stops the
@@ -29,11 +29,14 @@ import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
 import { createLeaderElection } from './lifecycle/leader-election.js';
-import { addPipelineGauges, createMetrics } from './metrics/metrics.js';
+import { addInFlightGauge, addPipelineGauges, createMetrics } from './metrics/metrics.js';
 import { createConsumerLag } from './events/consumer-lag.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 import { createLiveHub } from './push/live-hub.js';
+import { createInfluxMirror } from './bridge/influx-mirror.js';
+import { createInflux } from './clients/influx.js';
 import { feedCatalog } from './push/feeds.js';
+import { createDashboardRoutes } from './dashboard/dashboard-routes.js';
 
 const QUERIES_DIR = new URL('../queries/', import.meta.url).pathname;
 
@@ -92,14 +95,17 @@ export function createService(config: Config, logger: Logger) {
       clickhouse,
       database,
     });
+    const sink = createKafkaEventSink({
+      producer,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
+      onPublished: heartbeat?.noteEvents,
+      maxInFlightBytes: config.INGEST_MAX_IN_FLIGHT_BYTES,
+    });
+    addInFlightGauge(metrics.registry, sink);
     const routes: Partial<AppOptions> = {
       ingest: {
-        sink: createKafkaEventSink({
-          producer,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
-          onPublished: heartbeat?.noteEvents,
-        }),
+        sink,
         keys,
         showOwners,
         metrics,
@@ -155,6 +161,7 @@ export function createService(config: Config, logger: Logger) {
           allowedOrigins: config.LIVE_ALLOWED_ORIGINS,
           maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
         },
+        routes: [createDashboardRoutes()],
       },
       async start() {
         hub.start();
@@ -209,10 +216,28 @@ export function createService(config: Config, logger: Logger) {
   }
 
   function bridgeRole(): RoleHandle {
+    const mirror =
+      config.INFLUX_MIRROR_INTERVAL_MS > 0
+        ? createInfluxMirror({
+            clickhouse,
+            database,
+            influx: createInflux(config),
+            logger,
+            intervalMs: config.INFLUX_MIRROR_INTERVAL_MS,
+            bufferPoints: config.INFLUX_BUFFER_POINTS,
+            registry: metrics.registry,
+          })
+        : undefined;
     return {
       role: 'bridge',
-      start: () => entities.bridge!.start(),
-      close: () => entities.bridge!.close(),
+      async start() {
+        await entities.bridge!.start();
+        mirror?.start();
+      },
+      async close() {
+        await mirror?.close();
+        await entities.bridge!.close();
+      },
     };
   }
 

@@ -15,7 +15,7 @@ export interface StackDirs {
 
 /** One service the stack installs and runs natively on 127.0.0.1. */
 export interface StackService {
-  name: 'kafka' | 'clickhouse' | 'postgres';
+  name: 'kafka' | 'clickhouse' | 'postgres' | 'influxdb';
   /** host:port clients use. */
   address: string;
   logFile: string;

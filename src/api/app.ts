@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createNodeWebSocket, type NodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Probe } from '../health/probes.js';
 import { createHealthRoute } from './health-route.js';
 import { createIngestRoute, type IngestRouteOptions } from './ingest-route.js';
@@ -34,6 +34,18 @@ const webSockets = new WeakMap<Hono, NodeWebSocket>();
 
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();
+  if (options.metrics) {
+    const responses = new Counter({
+      name: 'ticketpulse_http_responses_total',
+      help: 'HTTP responses by route and status class (2xx, 4xx, 5xx)',
+      labelNames: ['route', 'status_class'],
+      registers: [options.metrics],
+    });
+    app.use(async function countResponses(c, next) {
+      await next();
+      responses.inc({ route: c.req.routePath, status_class: `${Math.floor(c.res.status / 100)}xx` });
+    });
+  }
   app.route('/', createHealthRoute({ probes: options.probes, timeoutMs: options.healthTimeoutMs }));
   if (options.ingest) app.route('/', createIngestRoute(options.ingest));
   if (options.entities) app.route('/', createEntityApi(options.entities));

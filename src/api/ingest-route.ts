@@ -13,7 +13,7 @@
  */
 import { Hono } from 'hono';
 import type { EventSink, QuarantinedRecord } from '../events/kafka-event-sink.js';
-import { SinkRejectedError, SinkUnavailableError } from '../events/kafka-event-sink.js';
+import { SinkOverloadedError, SinkRejectedError, SinkUnavailableError } from '../events/kafka-event-sink.js';
 import {
   isAccepted,
   validateEvent,
@@ -130,7 +130,7 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
       if (!(err instanceof SinkUnavailableError)) throw err;
       throw new HttpError(
         503,
-        'kafka_unavailable',
+        err instanceof SinkOverloadedError ? 'overloaded' : 'kafka_unavailable',
         `${err.message}; nothing in this request was accepted, retry it`,
         undefined,
         {

@@ -38,6 +38,14 @@ export class SinkUnavailableError extends Error {
   override name = 'SinkUnavailableError';
 }
 
+/**
+ * Too many bytes are already on their way to Kafka (sends the broker has not settled, those
+ * past their deadline included): shed this request before memory grows. Retry later.
+ */
+export class SinkOverloadedError extends SinkUnavailableError {
+  override name = 'SinkOverloadedError';
+}
+
 /** Kafka refused the batch for good: `too_large` when a smaller request may pass. */
 export class SinkRejectedError extends Error {
   override name = 'SinkRejectedError';
@@ -61,6 +69,18 @@ export interface KafkaEventSinkOptions {
   timeoutMs: number;
   /** Told which topics each acknowledged batch went to (the block heartbeat follows them). */
   onPublished?: (topics: string[]) => void;
+  /**
+   * Most message bytes in flight to Kafka at once. kafkajs queues sends without bound, and a
+   * send outlives the 503 its deadline gave, so while the broker is slow every retry would
+   * add to memory; past this bound a request is refused (SinkOverloadedError) before it is
+   * queued. Default: unbounded.
+   */
+  maxInFlightBytes?: number;
+}
+
+export interface KafkaEventSink extends EventSink {
+  /** Message bytes sent and not yet settled by the broker. */
+  inFlightBytes(): number;
 }
 
 export function createKafkaEventSink({
@@ -68,7 +88,9 @@ export function createKafkaEventSink({
   topicPrefix,
   timeoutMs,
   onPublished,
-}: KafkaEventSinkOptions): EventSink {
+  maxInFlightBytes = Infinity,
+}: KafkaEventSinkOptions): KafkaEventSink {
+  let inFlight = 0;
   const topics = topicNames(topicPrefix);
   // Connect lazily and reconnect after a disconnect, so the API starts (and answers 503)
   // while Kafka is down, and recovers by itself when it returns.
@@ -85,9 +107,18 @@ export function createKafkaEventSink({
   };
 
   return {
+    inFlightBytes: () => inFlight,
     async publish(accepted, rejected) {
       const topicMessages = batchByTopic(topics, accepted, rejected);
       if (topicMessages.length === 0) return;
+      let bytes = 0;
+      for (const t of topicMessages) for (const m of t.messages) bytes += m.value?.length ?? 0;
+      if (inFlight > 0 && inFlight + bytes > maxInFlightBytes) {
+        throw new SinkOverloadedError(
+          `${inFlight} bytes are still on their way to Kafka (limit ${maxInFlightBytes}); the broker is slow`,
+        );
+      }
+      inFlight += bytes;
 
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
@@ -97,17 +128,20 @@ export function createKafkaEventSink({
         );
       });
       try {
-        await Promise.race([
-          ensureConnected().then(() =>
-            producer.sendBatch({
-              acks: -1,
-              timeout: timeoutMs,
-              compression: CompressionTypes.GZIP,
-              topicMessages,
-            }),
-          ),
-          deadline,
-        ]);
+        const send = ensureConnected().then(() =>
+          producer.sendBatch({
+            acks: -1,
+            timeout: timeoutMs,
+            compression: CompressionTypes.GZIP,
+            topicMessages,
+          }),
+        );
+        // The bytes stay counted until Kafka settles the send, even after the deadline.
+        void send.then(
+          () => (inFlight -= bytes),
+          () => (inFlight -= bytes),
+        );
+        await Promise.race([send, deadline]);
         onPublished?.(topicMessages.map((t) => t.topic));
       } catch (err) {
         if (err instanceof SinkUnavailableError) throw err;

@@ -130,3 +130,15 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 }
+
+/** Message bytes the API has on their way to Kafka (INGEST_MAX_IN_FLIGHT_BYTES bounds them). */
+export function addInFlightGauge(registry: Registry, sink: { inFlightBytes(): number }): void {
+  new Gauge({
+    name: 'ticketpulse_kafka_in_flight_bytes',
+    help: 'Message bytes sent to Kafka and not yet settled (past 503 deadlines included); INGEST_MAX_IN_FLIGHT_BYTES bounds it',
+    registers: [registry],
+    collect() {
+      this.set(sink.inFlightBytes());
+    },
+  });
+}

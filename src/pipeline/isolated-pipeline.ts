@@ -9,6 +9,7 @@ import type { ServerType } from '@hono/node-server';
 import { createApp, serveApp } from '../api/app.js';
 import { createLiveHub, type LiveHubOptions } from '../push/live-hub.js';
 import { feedCatalog } from '../push/feeds.js';
+import { createDashboardRoutes } from '../dashboard/dashboard-routes.js';
 import { createIngestRateLimit } from '../api/ingest-rate-limit.js';
 import { createClickHouse } from '../clients/clickhouse.js';
 import { createKafka } from '../clients/kafka.js';
@@ -54,8 +55,8 @@ export interface IsolatedPipelineOptions {
   /** Sends heartbeats to the topics every this many milliseconds, as the service does (default: none). */
   heartbeatMs?: number;
   /**
-   * Also serves the push WebSocket `/v1/live` (as the `push` role does), with these hub
-   * settings over small defaults; reach it through `listen()`.
+   * Also serves the push WebSocket `/v1/live` and the dashboard (as the `push` role does), with
+   * these hub settings over small defaults; reach them through `listen()`.
    */
   live?: Partial<
     Pick<
@@ -161,6 +162,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       allowedOrigins: options.live?.allowedOrigins ?? [],
       maxMessageBytes: 16 * 1024,
     },
+    routes: hub ? [createDashboardRoutes()] : [],
   });
   let server: ServerType | undefined;
 

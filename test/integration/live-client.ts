@@ -1,12 +1,14 @@
-// A /v1/live client for tests: keeps every subscription's table as snapshot + deltas build it,
-// records each message, and counts how often a row was upserted with the value it already had.
+// A /v1/live client for tests: keeps every subscription's table as snapshot + deltas build it
+// (with the dashboard's LiveTable), records each message, and counts how often a row was
+// upserted with the value it already had.
 import WebSocket from 'ws';
+import { keyOf, LiveTable } from '../../src/dashboard/public/live-table.js';
 
 type Row = Record<string, unknown>;
 
 export interface Sub {
   key: string[];
-  rows: Map<string, Row>;
+  table: LiveTable;
   cursor?: string;
   /** Upserts that carried exactly the row the table already held: duplicate applications. */
   duplicates: number;
@@ -49,24 +51,20 @@ export class LiveTestClient {
     const id = message.sub as string;
     if (message.type === 'snapshot') {
       const key = message.key as string[];
-      const sub: Sub = {
+      this.subs.set(id, {
         key,
-        rows: new Map(),
+        table: new LiveTable(key, message.rows as Row[]),
         cursor: message.cursor as string,
         duplicates: 0,
         refetches: 0,
-      };
-      for (const row of message.rows as Row[]) sub.rows.set(keyOf(key, row), row);
-      this.subs.set(id, sub);
+      });
     } else if (message.type === 'delta') {
       const sub = this.subs.get(id);
       if (!sub) throw new Error(`delta for unknown sub ${id}`);
       for (const row of message.upserts as Row[]) {
-        const k = keyOf(sub.key, row);
-        if (JSON.stringify(sub.rows.get(k)) === JSON.stringify(row)) sub.duplicates++;
-        sub.rows.set(k, row);
+        if (JSON.stringify(sub.table.rows.get(keyOf(sub.key, row))) === JSON.stringify(row)) sub.duplicates++;
       }
-      for (const row of message.deletes as Row[]) sub.rows.delete(keyOf(sub.key, row));
+      sub.table.apply(message as { upserts: Row[]; deletes: Row[] });
       sub.cursor = message.cursor as string;
     } else if (message.type === 'control') {
       const sub = this.subs.get(id);
@@ -76,16 +74,10 @@ export class LiveTestClient {
 
   /** Rows of a sub sorted by key, for comparison with the view. */
   table(sub: string): Row[] {
-    const s = this.subs.get(sub);
-    if (!s) return [];
-    return [...s.rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    return this.subs.get(sub)?.table.sorted() ?? [];
   }
 
   close(): void {
     this.socket.close();
   }
-}
-
-export function keyOf(key: string[], row: Row): string {
-  return JSON.stringify(key.map((k) => row[k]));
 }

@@ -18,12 +18,15 @@ describe('loadConfig', () => {
     expect(config.KAFKA_BROKERS).toBe('127.0.0.1:20092');
     expect(config.CLICKHOUSE_URL).toBe('http://127.0.0.1:19123');
     expect(config.DATABASE_URL).toBe('postgres://db:5432/x');
+    expect(config.INFLUX_URL).toBe('http://127.0.0.1:19086');
     expect(stackPorts(config.TICKETPULSE_STACK_PORT_OFFSET)).toEqual({
       kafka: 20092,
       kafkaController: 20093,
       clickhouseHttp: 19123,
       clickhouseNative: 20000,
       postgres: 16432,
+      influxdb: 19086,
+      influxdbRpc: 19087,
     });
     expect(loadConfig({}).TICKETPULSE_STACK_PORT_OFFSET).toBe(0);
     for (const bad of ['-1', '40001', '1.5', 'x']) {

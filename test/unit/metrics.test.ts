@@ -55,5 +55,39 @@ describe('GET /metrics', () => {
     expect(line('event_type="ticket_sale",outcome="rejected",reason="data.location"')).toMatch(/ 1$/);
     expect(text).toMatch(/^ticketpulse_kafka_produce_seconds_count\{outcome="acknowledged"\} 1$/m);
     expect(text).toMatch(/^ticketpulse_process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^ticketpulse_http_responses_total\{route="\/v1\/events",status_class="2xx"\} 1$/m);
+  });
+
+  it('counts responses by status class, errors from the error handler included', async () => {
+    const metrics = createMetrics();
+    const failing: EventSink = {
+      async publish() {
+        throw new Error('a bug');
+      },
+    };
+    const app = createApp({
+      logger: pino({ level: 'silent' }),
+      probes: [],
+      healthTimeoutMs: 100,
+      metrics: metrics.registry,
+      ingest: {
+        sink: failing,
+        keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
+        maxBodyBytes: 1 << 20,
+        maxRecords: 100,
+        retryAfterSeconds: 1,
+      },
+    });
+    const post = (key: string) =>
+      app.request('/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify([ticketSale()]),
+      });
+    expect((await post(KEY)).status).toBe(500);
+    expect((await post('wrong-key-123')).status).toBe(401);
+    const text = await (await app.request('/metrics')).text();
+    expect(text).toMatch(/^ticketpulse_http_responses_total\{route="\/v1\/events",status_class="5xx"\} 1$/m);
+    expect(text).toMatch(/^ticketpulse_http_responses_total\{route="\/v1\/events",status_class="4xx"\} 1$/m);
   });
 });

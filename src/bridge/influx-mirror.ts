@@ -1,0 +1,210 @@
+/**
+ * Mirrors finished one-minute windows into InfluxDB, for operators' own tools (Grafana,
+ * Kapacitor, retention policies): `sales_per_minute` (tags event_id, category) and
+ * `metrics_per_minute` (tag name), one point per window and series at the window start.
+ *
+ * Each pass reads only what may have changed since its watermark (ClickHouse's clock at the
+ * last pass InfluxDB took in full):
+ * - sales windows named by the change log `ticket_sales_ids` since the start of the minute
+ *   that was open at the watermark (the same log the push feed reads), so a late sale rewrites
+ *   its window, however old, at the same timestamp;
+ * - metric windows of the last 10 minutes before it (metrics have no cheap change log; a
+ *   metric more than 10 minutes late is not mirrored).
+ * Only windows before the current minute are written. A point written again replaces the old
+ * one (same series and time), so the mirror is idempotent and ends equal to ClickHouse.
+ *
+ * While InfluxDB is unavailable the points wait in a buffer (the latest value per window, at
+ * most `bufferPoints`; beyond it the oldest are dropped and counted) and the watermark stays:
+ * when InfluxDB answers again, the next pass re-reads everything since it. Nothing here is on
+ * the ingest path.
+ */
+import { Point } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ClickHouseClient } from '../clients/clickhouse.js';
+import type { Influx } from '../clients/influx.js';
+import { repeat } from '../lifecycle/repeat.js';
+import { ident, int } from '../sql/literals.js';
+
+export interface InfluxMirrorOptions {
+  clickhouse: ClickHouseClient;
+  database: string;
+  influx: Influx;
+  logger: Logger;
+  intervalMs: number;
+  bufferPoints: number;
+  registry?: Registry;
+}
+
+/** How far back the first pass after a start reads: the dedup horizon of the change log. */
+const FIRST_PASS_SECONDS = 86_400;
+const METRIC_LATENESS_SECONDS = 600;
+const OVERLAP_SECONDS = 5;
+
+interface SalesRow {
+  event_id: string;
+  category: string;
+  t: number;
+  tickets: number;
+  orders: number;
+  revenue: number;
+  unique_buyers: number;
+}
+
+interface MetricRow {
+  name: string;
+  t: number;
+  samples: number;
+  avg: number;
+  min: number;
+  max: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export function createInfluxMirror(options: InfluxMirrorOptions) {
+  const { clickhouse, influx, logger } = options;
+  const db = ident(options.database).text;
+  const registers = options.registry ? [options.registry] : [];
+  const dropped = new Counter({
+    name: 'ticketpulse_influx_dropped_points_total',
+    help: 'Points dropped from the InfluxDB mirror buffer while InfluxDB was unavailable (re-read from the watermark later)',
+    registers,
+  });
+  const failures = new Counter({
+    name: 'ticketpulse_influx_write_failures_total',
+    help: 'Mirror passes whose write to InfluxDB failed',
+    registers,
+  });
+  const pendingGauge = new Gauge({
+    name: 'ticketpulse_influx_pending_points',
+    help: 'Points waiting for InfluxDB',
+    registers,
+  });
+
+  /** series key → line protocol, the latest value per window. */
+  const pending = new Map<string, Point>();
+  let watermark: number | undefined;
+  let databaseReady = false;
+  let failing = false;
+
+  async function select<T>(query: string): Promise<T[]> {
+    const result = await clickhouse.query({
+      query,
+      format: 'JSONEachRow',
+      clickhouse_settings: {
+        enable_optimize_predicate_expression: 1,
+        output_format_json_quote_64bit_integers: 0,
+      },
+    });
+    return result.json<T>();
+  }
+
+  function hold(key: string, point: Point): void {
+    pending.delete(key);
+    pending.set(key, point);
+    while (pending.size > options.bufferPoints) {
+      pending.delete(pending.keys().next().value!);
+      dropped.inc();
+    }
+  }
+
+  /** One pass: read what changed, buffer it, write the buffer. Returns the points written. */
+  async function runOnce(): Promise<number> {
+    const [clock] = await select<{ now: number; minute: number }>(
+      'SELECT toUnixTimestamp(now()) AS now, toUnixTimestamp(toStartOfMinute(now())) AS minute',
+    );
+    const { now, minute } = clock!;
+    const openMinute = watermark === undefined ? now - FIRST_PASS_SECONDS : Math.floor(watermark / 60) * 60;
+    const salesSince = int(Math.max(0, openMinute - OVERLAP_SECONDS)).text;
+    const metricsSince = int(Math.max(0, openMinute - METRIC_LATENESS_SECONDS)).text;
+    const until = int(minute).text;
+    const [sales, metrics] = await Promise.all([
+      select<SalesRow>(
+        `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers
+         FROM ${db}.sales_per_minute
+         WHERE (event_id, window_start) IN (
+           SELECT DISTINCT event_id, toStartOfMinute(event_time) FROM ${db}.ticket_sales_ids
+           WHERE ingested_at >= toDateTime(${salesSince}))
+           AND window_start < toDateTime(${until})`,
+      ),
+      select<MetricRow>(
+        `SELECT name, toUnixTimestamp(window_start) AS t, samples, avg, min, max, p50, p95, p99
+         FROM ${db}.metrics_per_minute
+         WHERE window_start >= toDateTime(${metricsSince}) AND window_start < toDateTime(${until})`,
+      ),
+    ]);
+    for (const r of sales) {
+      hold(
+        `s\u0000${r.event_id}\u0000${r.category}\u0000${r.t}`,
+        new Point('sales_per_minute')
+          .tag('event_id', r.event_id)
+          .tag('category', r.category)
+          .intField('tickets', r.tickets)
+          .intField('orders', r.orders)
+          .floatField('revenue', r.revenue)
+          .intField('unique_buyers', r.unique_buyers)
+          .timestamp(r.t),
+      );
+    }
+    for (const r of metrics) {
+      hold(
+        `m\u0000${r.name}\u0000${r.t}`,
+        new Point('metrics_per_minute')
+          .tag('name', r.name)
+          .intField('samples', r.samples)
+          .floatField('avg', r.avg)
+          .floatField('min', r.min)
+          .floatField('max', r.max)
+          .floatField('p50', r.p50)
+          .floatField('p95', r.p95)
+          .floatField('p99', r.p99)
+          .timestamp(r.t),
+      );
+    }
+    pendingGauge.set(pending.size);
+    const count = pending.size;
+    try {
+      if (!databaseReady) {
+        await influx.createDatabase();
+        databaseReady = true;
+      }
+      if (count > 0) {
+        const writer = influx.writeApi();
+        writer.writePoints([...pending.values()]);
+        await writer.close();
+      }
+    } catch (err) {
+      failures.inc();
+      if (!failing)
+        logger.warn(
+          { err, pending: count },
+          'InfluxDB mirror: write failed; holding points and retrying from the watermark',
+        );
+      failing = true;
+      return 0;
+    }
+    if (failing) logger.info({ written: count }, 'InfluxDB mirror: writing again');
+    failing = false;
+    pending.clear();
+    pendingGauge.set(0);
+    watermark = now;
+    return count;
+  }
+
+  const loop = repeat({
+    run: runOnce,
+    intervalMs: options.intervalMs,
+    firstDelayMs: 0,
+    onError: (err) => logger.warn({ err }, 'InfluxDB mirror pass failed; retrying'),
+  });
+
+  return {
+    runOnce,
+    start: () => loop.start(),
+    close: () => loop.close(),
+  };
+}
+
+export type InfluxMirror = ReturnType<typeof createInfluxMirror>;

@@ -1,0 +1,282 @@
+// The organizer's dashboard in Debian's Chromium (playwright-core) on the real stack: sales
+// posted through the API show on the page within 2 s, alerts appear as they fire, and after a
+// network drop the page reconnects and ends on the exact totals. Keeps a screenshot in
+// test-artifacts/dashboard.png.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { pino } from 'pino';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCapacityAlertRunner } from '../../src/capacity/alert-runner.js';
+import { ticketSale, userInteraction } from '../fixtures/events.js';
+import { config, createTestDatabase, eventually } from './helpers.js';
+import { createTestPipeline, type TestPipeline } from './pipeline.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
+const ADMIN = 'test-admin-key-dashboard';
+const ORGANIZER = randomUUID();
+const SHOW = 'show-dash';
+
+let pg: Awaited<ReturnType<typeof createTestDatabase>>;
+let p: TestPipeline;
+let baseUrl: string;
+let organizerKey: string;
+let browser: Browser;
+/** Tickets and revenue posted so far: what the page must end up showing. */
+const posted = { tickets: 0, revenue: 0 };
+
+async function call(method: string, path: string, body?: unknown) {
+  const res = await p.app.request(path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** POSTs events to the served API with the organizer's key, as a box office would. */
+async function postEvents(events: unknown[]): Promise<void> {
+  const res = await fetch(`${baseUrl}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${organizerKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+}
+
+/** Sales of the show, `minutesAgo` in the past; `[category, quantity, amount]` each. */
+function sales(items: [string, number, number][], minutesAgo = 0) {
+  const at = new Date(Date.now() - minutesAgo * 60_000).toISOString();
+  return items.map(([category, quantity, amount], i) => {
+    posted.tickets += quantity;
+    posted.revenue += amount;
+    return ticketSale(
+      { timestamp: at },
+      { event_id: SHOW, category, quantity, amount: amount.toFixed(2), user_id: `buyer-${i % 5}` },
+    );
+  });
+}
+
+/** A number the page shows (its data-value, which the text is formatted from). */
+async function shown(page: Page, testId: string): Promise<number> {
+  return Number(await page.getByTestId(testId).getAttribute('data-value'));
+}
+
+type Totals = typeof posted;
+async function totals(page: Page): Promise<Totals> {
+  return { tickets: await shown(page, 'total-tickets'), revenue: await shown(page, 'total-revenue') };
+}
+const reached = (want: Totals) => (got: Totals) =>
+  got.tickets === want.tickets && Math.abs(got.revenue - want.revenue) < 0.005;
+
+/** A TCP proxy in front of the server whose connections the test can cut: a network drop. */
+async function dropProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server: Server = createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    /** Destroys every connection and refuses new ones until `restore()`. */
+    cut() {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test installs it)`);
+  pg = await createTestDatabase('tp_dashboard');
+  p = await createTestPipeline('dashboard', {
+    postgres: { url: pg.url, adminKey: ADMIN },
+    live: { pollIntervalMs: 100 },
+    // As the service does: a pause after the burst does not hold its rows back in the Kafka engine.
+    heartbeatMs: config.KAFKA_HEARTBEAT_MS,
+  });
+  baseUrl = await p.listen();
+  expect((await call('POST', '/v1/organizers', { id: ORGANIZER, name: 'Acme Live' })).status).toBe(201);
+  const show = await call('POST', '/v1/shows', {
+    id: SHOW,
+    organizer_id: ORGANIZER,
+    name: 'Neon Nights',
+    venue: 'Arena Berlin',
+    country: 'DE',
+    timezone: 'Europe/Berlin',
+    starts_at: '2027-03-01T20:00:00+01:00',
+    categories: [
+      { category: 'GA', capacity: 1000, price: '49.90', currency: 'EUR' },
+      { category: 'VIP', capacity: 100, price: '149.90', currency: 'EUR' },
+    ],
+  });
+  expect(show.status).toBe(201);
+  const key = await call('POST', `/v1/organizers/${ORGANIZER}/keys`, { scopes: ['read', 'ingest'] });
+  expect(key.status).toBe(201);
+  organizerKey = key.body.key as string;
+
+  // A few minutes of history, some browsing, and the categories in ClickHouse (the bridge).
+  const history = [4, 3, 2, 1].flatMap((ago) =>
+    sales(
+      [
+        ['GA', 2 + ago, 49.9 * (2 + ago)],
+        ['GA', 1, 49.9],
+        ['VIP', 2, 299.8],
+      ],
+      ago,
+    ),
+  );
+  const browsing = [
+    'page_view',
+    'page_view',
+    'page_view',
+    'add_to_cart',
+    'checkout_started',
+    'checkout_completed',
+  ].flatMap((action, i) =>
+    [0, 1, 2].map((u) => userInteraction({}, { event_id: SHOW, action, user_id: `fan-${u + i}` })),
+  );
+  await postEvents([...history, ...browsing]);
+  await p.waitForSales(history.map((e) => e.id));
+  await eventually(
+    () => p.count('ticket_categories', `show_id = '${SHOW}'`),
+    (n) => n === 2,
+    30_000,
+  );
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-background-networking'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await p?.close();
+  await pg?.drop();
+});
+
+describe('dashboard', () => {
+  it('shows sales posted through the API within 2 s, and alerts as they fire', async () => {
+    const page = await browser.newPage({
+      viewport: { width: 1280, height: 1000 },
+      locale: 'en-US',
+      timezoneId: 'UTC',
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    // The picker lists the key's show; the key moves to sessionStorage, out of the address bar,
+    // and still serves the show page and a reload.
+    await page.goto(`${baseUrl}/dashboard?key=${encodeURIComponent(organizerKey)}`);
+    expect(page.url()).toBe(`${baseUrl}/dashboard`);
+    await page.getByTestId('show-link').filter({ hasText: 'Neon Nights' }).click();
+    await page.waitForURL(`${baseUrl}/dashboard/${SHOW}`);
+    await page.reload();
+    const before = await eventually(() => totals(page), reached(posted), 20_000);
+    expect(before).toEqual({ tickets: posted.tickets, revenue: expect.closeTo(posted.revenue, 2) });
+    expect(await page.getByTestId('connection-status').textContent()).toBe('live');
+    expect(await page.getByTestId('show-name').textContent()).toBe('Neon Nights');
+
+    // 78 VIP tickets (8 before) cross 80 % of 100; a 25,000 order is a large_amount fraud alert.
+    const burst = sales([
+      ['GA', 4, 199.6],
+      ['VIP', 40, 5996],
+      ['VIP', 38, 5696.2],
+      ['GA', 2, 25_000],
+    ]);
+    await postEvents(burst);
+    const postedAt = Date.now();
+    const after = await eventually(() => totals(page), reached(posted), 2000, 50);
+    const seenMs = Date.now() - postedAt;
+    expect(after).toEqual({ tickets: posted.tickets, revenue: expect.closeTo(posted.revenue, 2) });
+    console.log(`[dashboard] posted sales on the page after ${seenMs} ms`);
+    expect(await page.getByTestId('total-tickets').textContent()).toBe(
+      posted.tickets.toLocaleString('en-US'),
+    );
+
+    // The rules run: both alerts arrive on the page, newest first.
+    await p.waitForSales(burst.map((e) => e.id));
+    await p.runFraudRules();
+    // The capacity runner reads sales_totals, which another view of the same blocks writes: it
+    // runs on each poll (a run is idempotent) until the crossing is there.
+    const capacityAlerts = createCapacityAlertRunner({
+      clickhouse: p.clickhouse,
+      database: p.database,
+      logger: pino({ level: 'silent' }),
+      intervalMs: 250,
+    });
+    const alerts = await eventually(
+      async () => {
+        await capacityAlerts.runOnce();
+        return page.getByTestId('alert').allTextContents();
+      },
+      (texts) => texts.length === 2,
+      20_000,
+      250,
+    );
+    expect(alerts.join('\n')).toMatch(/fraud · large amount.*25,000\.00/);
+    expect(alerts.join('\n')).toMatch(/capacity · 80 %VIP reached 80 %/);
+    const vip = await eventually(
+      async () => Number(await page.getByTestId('capacity-VIP').getAttribute('data-percent')),
+      (pct) => pct === 86,
+      10_000,
+    );
+    expect(vip).toBe(86);
+    expect(await page.getByTestId('funnel-page_view').textContent()).toContain('9');
+    expect(await page.getByTestId('freshness').textContent()).toMatch(/^\d+ s$/);
+    expect(await page.getByTestId('pricing-VIP').textContent()).toContain('×');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const path = `${ARTIFACTS}dashboard.png`;
+    await page.screenshot({ path, fullPage: true });
+    console.log(`[dashboard] screenshot: ${path}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('reconnects after a network drop and ends on the exact totals', async () => {
+    const proxy = await dropProxy(new URL(baseUrl));
+    const page = await browser.newPage({ locale: 'en-US', timezoneId: 'UTC' });
+    try {
+      await page.goto(`${proxy.url}/dashboard/${SHOW}?key=${encodeURIComponent(organizerKey)}`);
+      await eventually(() => totals(page), reached(posted), 20_000);
+      const status = () => page.getByTestId('connection-status').getAttribute('data-status');
+
+      proxy.cut();
+      expect(await eventually(status, (s) => s === 'reconnecting', 10_000)).toBe('reconnecting');
+      const missed = sales([
+        ['GA', 3, 149.7],
+        ['VIP', 1, 149.9],
+      ]);
+      await postEvents(missed);
+      await p.waitForSales(missed.map((e) => e.id));
+      proxy.restore();
+
+      expect(await eventually(() => totals(page), reached(posted), 30_000)).toEqual({
+        tickets: posted.tickets,
+        revenue: expect.closeTo(posted.revenue, 2),
+      });
+      expect(await status()).toBe('live');
+      expect(
+        Number(await page.getByTestId('connection-status').getAttribute('data-reconnects')),
+      ).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+      await proxy.close();
+    }
+  });
+});

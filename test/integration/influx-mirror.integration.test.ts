@@ -1,0 +1,189 @@
+// The InfluxDB mirror on the real stack: finished windows in InfluxDB equal ClickHouse's
+// (late events rewrite their window, never double it), and an InfluxDB stopped for 30 s while
+// sales flow ends with every finished window of the period in place.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { influxConfig, influxdBinary } from '../../scripts/stack/influxdb.js';
+import { createInfluxMirror } from '../../src/bridge/influx-mirror.js';
+import { createInflux, type Influx } from '../../src/clients/influx.js';
+import { systemMetric, ticketSale } from '../fixtures/events.js';
+import { config, eventually, uniqueName } from './helpers.js';
+import { createTestPipeline, type TestPipeline } from './pipeline.js';
+
+let p: TestPipeline;
+const silent = pino({ level: 'silent' });
+
+beforeAll(async () => {
+  p = await createTestPipeline('influx', { heartbeatMs: config.KAFKA_HEARTBEAT_MS });
+}, 60_000);
+afterAll(async () => {
+  await p?.close();
+});
+
+function influxAt(url: string): Influx {
+  return createInflux({
+    INFLUX_URL: url,
+    INFLUX_TOKEN: '',
+    INFLUX_DATABASE: uniqueName('tp_influx'),
+    INFLUX_RETENTION_POLICY: 'autogen',
+  });
+}
+
+const minutesAgo = (n: number) =>
+  new Date(Math.floor(Date.now() / 60_000) * 60_000 - n * 60_000 + 5_000).toISOString();
+
+async function sell(show: string, count: number, at?: string) {
+  const events = Array.from({ length: count }, (_, i) =>
+    ticketSale(at ? { timestamp: at } : {}, {
+      event_id: show,
+      category: i % 2 ? 'GA' : 'VIP',
+      quantity: 1 + (i % 3),
+      user_id: `u${i}`,
+    }),
+  );
+  expect((await p.post(events)).status).toBe(202);
+  return events.map((e) => e.id);
+}
+
+async function clickHouseTotals(show: string, finishedOnly = false) {
+  const [row] = await p.query<{ tickets: number; revenue: number; windows: number }>(
+    `SELECT toUInt64(sum(tickets)) AS tickets, toFloat64(sum(revenue)) AS revenue, toUInt64(count()) AS windows
+     FROM ${p.database}.sales_per_minute WHERE event_id = '${show}'
+     ${finishedOnly ? 'AND window_start < toStartOfMinute(now())' : ''}
+     SETTINGS output_format_json_quote_64bit_integers = 0`,
+  );
+  return { tickets: Number(row!.tickets), revenue: Number(row!.revenue), windows: Number(row!.windows) };
+}
+
+async function influxTotals(influx: Influx, show: string) {
+  const series = await influx
+    .query(
+      `SELECT sum("tickets"), sum("revenue"), count("tickets") FROM "sales_per_minute" WHERE "event_id" = '${show}'`,
+    )
+    .catch(() => []);
+  const values = series[0]?.values[0] ?? [0, 0, 0, 0];
+  return { tickets: Number(values[1]), revenue: Number(values[2]), windows: Number(values[3]) };
+}
+
+describe('InfluxDB mirror', () => {
+  it('writes finished windows equal to ClickHouse, and rewrites a window a late sale changes', async () => {
+    const influx = influxAt(config.INFLUX_URL);
+    const mirror = createInfluxMirror({
+      clickhouse: p.clickhouse,
+      database: p.database,
+      influx,
+      logger: silent,
+      intervalMs: 1000,
+      bufferPoints: 10_000,
+    });
+    const ids = [...(await sell('show-m', 12, minutesAgo(3))), ...(await sell('show-m', 7, minutesAgo(2)))];
+    const metric = systemMetric({ timestamp: minutesAgo(2) }, { name: 'api.latency_ms', value: 42 });
+    expect((await p.post([metric])).status).toBe(202);
+    await p.waitForSales(ids);
+    await p.countAtLeast('system_metrics', 1);
+    expect(await mirror.runOnce()).toBeGreaterThan(0);
+    const want = await clickHouseTotals('show-m');
+    expect(want.windows).toBe(4);
+    expect(await influxTotals(influx, 'show-m')).toEqual(want);
+
+    await p.waitForSales(await sell('show-m', 5, minutesAgo(3))); // late, into a written window
+    await mirror.runOnce();
+    const after = await clickHouseTotals('show-m');
+    expect(after.tickets).toBeGreaterThan(want.tickets);
+    expect(await influxTotals(influx, 'show-m')).toEqual(after);
+
+    const [metrics] = await influx.query(
+      `SELECT "samples", "p99" FROM "metrics_per_minute" WHERE "name" = 'api.latency_ms'`,
+    );
+    expect(metrics?.values.map((v) => [v[1], v[2]])).toEqual([[1, 42]]);
+  });
+
+  it('catches up every finished window after InfluxDB was stopped for 30 s while sales flowed', async () => {
+    const port = await freePort();
+    const home = mkdtempSync(join(tmpdir(), 'tp-influx-'));
+    const conf = join(home, 'influxdb.conf');
+    writeFileSync(conf, influxConfig(home, `127.0.0.1:${port}`, `127.0.0.1:${await freePort()}`));
+    let influxd = await startInfluxd(conf, port);
+    const influx = influxAt(`http://127.0.0.1:${port}`);
+    const registry = new Registry();
+    const mirror = createInfluxMirror({
+      clickhouse: p.clickhouse,
+      database: p.database,
+      influx,
+      logger: silent,
+      intervalMs: 500,
+      bufferPoints: 10_000,
+      registry,
+    });
+    mirror.start();
+    let selling = true;
+    const traffic = (async () => {
+      while (selling) {
+        await sell('show-o', 3);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    })();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      influxd.kill('SIGTERM');
+      await new Promise((resolve) => influxd.once('exit', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 30_000)); // the outage: InfluxDB is down for 30 s
+      influxd = await startInfluxd(conf, port);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      selling = false;
+      await traffic;
+      // Every window finished by now, in InfluxDB with ClickHouse's values.
+      const result = await eventually(
+        async () => ({
+          want: await clickHouseTotals('show-o', true),
+          got: await influxTotals(influx, 'show-o'),
+        }),
+        ({ want, got }) => want.windows > 0 && JSON.stringify(want) === JSON.stringify(got),
+        30_000,
+        500,
+      );
+      expect(result.got).toEqual(result.want);
+      const failures = await registry.getSingleMetric('ticketpulse_influx_write_failures_total')!.get();
+      expect(failures.values[0]!.value).toBeGreaterThan(0);
+    } finally {
+      selling = false;
+      await traffic.catch(() => undefined);
+      await mirror.close();
+      influxd.kill('SIGKILL');
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function startInfluxd(conf: string, port: number): Promise<ChildProcess> {
+  const child = spawn(influxdBinary(), ['-config', conf], { stdio: 'ignore' });
+  const up = await eventually(
+    () =>
+      fetch(`http://127.0.0.1:${port}/ping`)
+        .then((r) => r.status === 204)
+        .catch(() => false),
+    (ok) => ok || child.exitCode !== null,
+    30_000,
+    100,
+  );
+  if (!up) throw new Error(`influxd exited (${child.exitCode}) before answering`);
+  return child;
+}
