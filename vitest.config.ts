@@ -11,7 +11,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.integration.test.ts'],
+          // test/faults is its own suite (vitest.faults.config.ts): it stops the stack's services.
+          exclude: ['test/**/*.integration.test.ts', 'test/faults/**'],
         },
       },
       {

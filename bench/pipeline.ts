@@ -54,7 +54,7 @@ const opts = new Command('bench:pipeline')
 const rates = opts.rates.split(',').map(Number);
 
 const config = loadConfig();
-const dirs = stackDirs(config.TICKETPULSE_STACK_DIR);
+const dirs = stackDirs(config);
 const clickhousePid = clickHouseService(dirs).pid();
 if (clickhousePid === undefined) throw new Error('bench:pipeline needs the local stack: npm run stack -- up');
 const API_KEY = 'bench-pipeline-key';

@@ -6,8 +6,8 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
-/** Ports the local stack (`npm run stack -- up`) listens on; all on 127.0.0.1. */
-export const STACK_PORTS = {
+/** Ports the local stack (`npm run stack -- up`) listens on with no offset; all on 127.0.0.1. */
+const STACK_BASE_PORTS = {
   kafka: 19092,
   kafkaController: 19093,
   clickhouseHttp: 18123,
@@ -16,6 +16,34 @@ export const STACK_PORTS = {
   influxdb: 18086,
   influxdbRpc: 18087,
 } as const;
+
+export type StackPorts = Record<keyof typeof STACK_BASE_PORTS, number>;
+
+/**
+ * The local stack's ports moved by `offset` (TICKETPULSE_STACK_PORT_OFFSET), so a second stack,
+ * such as one the fault suite stops and kills, can run beside the shared one.
+ */
+export function stackPorts(offset: number): StackPorts {
+  const moved = Object.entries(STACK_BASE_PORTS).map(([name, base]) => [name, base + offset]);
+  return Object.fromEntries(moved) as StackPorts;
+}
+
+/**
+ * TICKETPULSE_STACK_PORT_OFFSET: added to every port of the local stack and so to the defaults
+ * of KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL and INFLUX_URL. At most 40,000, which keeps the highest
+ * port (19093) valid.
+ */
+const stackPortOffset = z.coerce.number().int().min(0).max(40_000).default(0);
+
+/** The service addresses of the local stack on these ports: the defaults when unset. */
+function stackServiceDefaults(ports: StackPorts) {
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+    CLICKHOUSE_URL: `http://127.0.0.1:${ports.clickhouseHttp}`,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${ports.postgres}/ticketpulse`,
+    INFLUX_URL: `http://127.0.0.1:${ports.influxdb}`,
+  };
+}
 
 /** The parts of the service a process can run (src/service.ts). */
 export const ROLES = ['api', 'rules', 'bridge', 'push'] as const;
@@ -45,7 +73,7 @@ const schema = z.object({
   /** How often a rules process checks (or tries to take) the leader lock. */
   LEADER_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
   /** Comma-separated Kafka bootstrap brokers. Set it to use an existing cluster; the stack then starts no Kafka. */
-  KAFKA_BROKERS: z.string().min(1).default(`127.0.0.1:${STACK_PORTS.kafka}`),
+  KAFKA_BROKERS: z.string().min(1),
   /** Kafka client id prefix. */
   KAFKA_CLIENT_ID: z.string().min(1).default('ticketpulse'),
   /** Prefix for every topic name (events.ticket_sale, ...); tests use their own. */
@@ -54,7 +82,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, 'may contain letters, digits, dot, underscore and dash')
     .default(''),
   /** ClickHouse HTTP endpoint. Set it to use an existing server; the stack then starts no ClickHouse. */
-  CLICKHOUSE_URL: z.string().url().default(`http://127.0.0.1:${STACK_PORTS.clickhouseHttp}`),
+  CLICKHOUSE_URL: z.string().url(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   /** Database that holds every ticketpulse table and view. */
@@ -75,12 +103,9 @@ const schema = z.object({
     .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a plain identifier or empty')
     .default(''),
   /** Postgres connection string. Set it to use an existing server; the stack then starts no Postgres. */
-  DATABASE_URL: z
-    .string()
-    .min(1)
-    .default(`postgres://postgres@127.0.0.1:${STACK_PORTS.postgres}/ticketpulse`),
+  DATABASE_URL: z.string().min(1),
   /** InfluxDB 1.x HTTP endpoint (the v2 write API). Set it to use an existing server; the stack then starts no InfluxDB. */
-  INFLUX_URL: z.string().url().default(`http://127.0.0.1:${STACK_PORTS.influxdb}`),
+  INFLUX_URL: z.string().url(),
   /** InfluxDB token: empty with auth off (the local stack), `user:password` with auth on. */
   INFLUX_TOKEN: z.string().default(''),
   /** The InfluxDB database the bridge mirrors finished windows into (created when missing). */
@@ -101,6 +126,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Folder (git-ignored) where `npm run stack` keeps installs, data, logs and pid files. */
   TICKETPULSE_STACK_DIR: z.string().min(1).default('.stack'),
+  /** Moves every port of the local stack and the addresses above that default to it (stackPorts()). */
+  TICKETPULSE_STACK_PORT_OFFSET: stackPortOffset,
   /**
    * API keys for `POST /v1/events` as `name:key` pairs, comma-separated. The default is a
    * well-known key for local demos only; set your own anywhere else.
@@ -233,7 +260,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cleaned = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
-  const parsed = schema.safeParse(cleaned);
+  // The service addresses default to the local stack on its (possibly offset) ports; an
+  // invalid offset is reported by the schema below along with everything else.
+  const offset = stackPortOffset.safeParse(cleaned.TICKETPULSE_STACK_PORT_OFFSET);
+  const defaults = stackServiceDefaults(stackPorts(offset.success ? offset.data : 0));
+  const parsed = schema.safeParse({ ...defaults, ...cleaned });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);

@@ -5,7 +5,7 @@
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STACK_PORTS } from '../../src/config.js';
+import type { StackPorts } from '../../src/config.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { clickHouseProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
@@ -27,11 +27,12 @@ export function clickHouseService(
   dirs: StackDirs,
   options: { profileOverrides?: Record<string, string> } = {},
 ): StackService {
+  const { ports } = dirs;
   const home = join(dirs.root, 'clickhouse');
   const dataDir = join(home, 'data');
   const configFile = join(home, 'config.xml');
   const logFile = join(dirs.logs, 'clickhouse.log');
-  const address = `127.0.0.1:${STACK_PORTS.clickhouseHttp}`;
+  const address = `127.0.0.1:${ports.clickhouseHttp}`;
   const tracked = { pidFile: join(dirs.run, 'clickhouse.pid'), marker: configFile };
   const client = createClickHouse(
     { CLICKHOUSE_URL: `http://${address}`, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '' },
@@ -50,7 +51,7 @@ export function clickHouseService(
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
-      await assertPortsFree('CLICKHOUSE_URL', [STACK_PORTS.clickhouseHttp, STACK_PORTS.clickhouseNative]);
+      await assertPortsFree('CLICKHOUSE_URL', [ports.clickhouseHttp, ports.clickhouseNative]);
       for (const dir of ['data', 'tmp', 'user_files', 'format_schemas']) {
         mkdirSync(join(home, dir), { recursive: true });
       }
@@ -67,8 +68,8 @@ export function clickHouseService(
           `<?xml version="1.0"?>\n<yandex><profiles><default>${settings}</default></profiles></yandex>\n`,
         );
       }
-      writeFileSync(configFile, serverConfig(home, dirs.logs));
-      log(`clickhouse: starting on ${address} (native ${STACK_PORTS.clickhouseNative})`);
+      writeFileSync(configFile, serverConfig(home, dirs.logs, ports));
+      log(`clickhouse: starting on ${address} (native ${ports.clickhouseNative})`);
       startDetached('clickhouse-server', [`--config-file=${configFile}`], {
         logFile: join(dirs.logs, 'clickhouse.stdout.log'),
         pidFile: tracked.pidFile,
@@ -89,7 +90,7 @@ export function clickHouseService(
   };
 }
 
-function serverConfig(home: string, logs: string): string {
+function serverConfig(home: string, logs: string, ports: StackPorts): string {
   return `<?xml version="1.0"?>
 <!-- Written by the stack command (npm run stack, "up"); edit scripts/stack/clickhouse.ts instead. -->
 <yandex>
@@ -100,8 +101,8 @@ function serverConfig(home: string, logs: string): string {
         <size>100M</size>
         <count>3</count>
     </logger>
-    <http_port>${STACK_PORTS.clickhouseHttp}</http_port>
-    <tcp_port>${STACK_PORTS.clickhouseNative}</tcp_port>
+    <http_port>${ports.clickhouseHttp}</http_port>
+    <tcp_port>${ports.clickhouseNative}</tcp_port>
     <listen_host>127.0.0.1</listen_host>
     <path>${home}/data/</path>
     <tmp_path>${home}/tmp/</tmp_path>

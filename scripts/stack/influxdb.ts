@@ -11,7 +11,6 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { STACK_PORTS } from '../../src/config.js';
 import { createInflux } from '../../src/clients/influx.js';
 import {
   assertPortsFree,
@@ -36,7 +35,7 @@ export function influxService(dirs: StackDirs): StackService {
   const home = join(dirs.root, 'influxdb');
   const configFile = join(home, 'influxdb.conf');
   const logFile = join(dirs.logs, 'influxdb.log');
-  const address = `127.0.0.1:${STACK_PORTS.influxdb}`;
+  const address = `127.0.0.1:${dirs.ports.influxdb}`;
   const tracked = { pidFile: join(dirs.run, 'influxdb.pid'), marker: configFile };
   const influx = createInflux({
     INFLUX_URL: `http://${address}`,
@@ -57,9 +56,9 @@ export function influxService(dirs: StackDirs): StackService {
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
-      await assertPortsFree('INFLUX_URL', [STACK_PORTS.influxdb, STACK_PORTS.influxdbRpc]);
+      await assertPortsFree('INFLUX_URL', [dirs.ports.influxdb, dirs.ports.influxdbRpc]);
       mkdirSync(home, { recursive: true });
-      writeFileSync(configFile, influxConfig(home, address, `127.0.0.1:${STACK_PORTS.influxdbRpc}`));
+      writeFileSync(configFile, influxConfig(home, address, `127.0.0.1:${dirs.ports.influxdbRpc}`));
       log(`influxdb: starting ${INFLUXDB_VERSION} on ${address}`);
       startDetached(influxdBinary(), ['-config', configFile], {
         logFile,

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STACK_PORTS } from '../../src/config.js';
+import type { StackPorts } from '../../src/config.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { kafkaProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
@@ -24,12 +24,13 @@ const POM = join(REPO_ROOT, 'stack/kafka/pom.xml');
 const LOG4J = join(REPO_ROOT, 'stack/kafka/log4j.properties');
 
 export function kafkaService(dirs: StackDirs): StackService {
+  const { ports } = dirs;
   const home = join(dirs.root, 'kafka');
   const libs = join(home, 'libs');
   const dataDir = join(home, 'data');
   const properties = join(home, 'server.properties');
   const stamp = join(libs, '.pom.sha256');
-  const address = `127.0.0.1:${STACK_PORTS.kafka}`;
+  const address = `127.0.0.1:${ports.kafka}`;
   const logFile = join(dirs.logs, 'kafka.log');
   const tracked = { pidFile: join(dirs.run, 'kafka.pid'), marker: properties };
   const kafka = createKafka({ KAFKA_BROKERS: address, KAFKA_CLIENT_ID: 'ticketpulse-stack' }, { retries: 0 });
@@ -58,10 +59,10 @@ export function kafkaService(dirs: StackDirs): StackService {
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
-      await assertPortsFree('KAFKA_BROKERS', [STACK_PORTS.kafka, STACK_PORTS.kafkaController]);
+      await assertPortsFree('KAFKA_BROKERS', [ports.kafka, ports.kafkaController]);
       mkdirSync(dataDir, { recursive: true });
       copyFileSync(LOG4J, join(home, 'log4j.properties'));
-      writeFileSync(properties, serverProperties(dataDir));
+      writeFileSync(properties, serverProperties(dataDir, ports));
       const clusterIdFile = join(home, 'cluster-id');
       if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, randomBytes(16).toString('base64url'));
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
@@ -96,13 +97,13 @@ export function kafkaService(dirs: StackDirs): StackService {
   };
 }
 
-function serverProperties(dataDir: string): string {
+function serverProperties(dataDir: string, ports: StackPorts): string {
   return `# Written by \`npm run stack -- up\`; edit scripts/stack/kafka.ts instead.
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:${STACK_PORTS.kafkaController}
-listeners=PLAINTEXT://127.0.0.1:${STACK_PORTS.kafka},CONTROLLER://127.0.0.1:${STACK_PORTS.kafkaController}
-advertised.listeners=PLAINTEXT://127.0.0.1:${STACK_PORTS.kafka}
+controller.quorum.voters=1@127.0.0.1:${ports.kafkaController}
+listeners=PLAINTEXT://127.0.0.1:${ports.kafka},CONTROLLER://127.0.0.1:${ports.kafkaController}
+advertised.listeners=PLAINTEXT://127.0.0.1:${ports.kafka}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT

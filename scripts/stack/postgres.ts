@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
-import { STACK_PORTS } from '../../src/config.js';
 import { postgresProbe } from '../../src/health/probes.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { aptInstall } from './apt.js';
@@ -20,10 +19,11 @@ const DATABASE = 'ticketpulse';
 const asRoot = process.getuid?.() === 0;
 
 export function postgresService(dirs: StackDirs): StackService {
+  const { ports } = dirs;
   const home = postgresHome(dirs.root);
   const dataDir = join(home, 'data');
   const logFile = join(home, 'postgres.log');
-  const address = `127.0.0.1:${STACK_PORTS.postgres}`;
+  const address = `127.0.0.1:${ports.postgres}`;
   const tracked = { pidFile: join(dataDir, 'postmaster.pid'), marker: dataDir };
   const pool = createPostgresPool({ DATABASE_URL: `postgres://postgres@${address}/postgres` }, 1);
 
@@ -45,7 +45,7 @@ export function postgresService(dirs: StackDirs): StackService {
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
-      await assertPortsFree('DATABASE_URL', [STACK_PORTS.postgres]);
+      await assertPortsFree('DATABASE_URL', [ports.postgres]);
       mkdirSync(home, { recursive: true });
       if (asRoot) chownTree(home);
       if (!existsSync(join(dataDir, 'PG_VERSION'))) {
@@ -53,7 +53,7 @@ export function postgresService(dirs: StackDirs): StackService {
         pgRun('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
       }
       log(`postgres: starting on ${address}`);
-      const options = `-c port=${STACK_PORTS.postgres} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+      const options = `-c port=${ports.postgres} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
       pgRun('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '60', 'start']);
       const client = new pg.Client({ connectionString: `postgres://postgres@${address}/postgres` });
       await client.connect();

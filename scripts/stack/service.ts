@@ -1,14 +1,16 @@
 /** What the stack command needs from each service it manages. */
 import { isAbsolute, join } from 'node:path';
+import { stackPorts, type Config, type StackPorts } from '../../src/config.js';
 import type { Probe } from '../../src/health/probes.js';
 
 export type Log = (line: string) => void;
 
-/** Where the stack keeps its installs, data, logs and pid files. */
+/** Where the stack keeps its installs, data, logs and pid files, and the ports it listens on. */
 export interface StackDirs {
   root: string;
   logs: string;
   run: string;
+  ports: StackPorts;
 }
 
 /** One service the stack installs and runs natively on 127.0.0.1. */
@@ -33,8 +35,19 @@ export interface StackService {
 /** The repository root, so the stack works from any working directory. */
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
-/** The stack's folders for a TICKETPULSE_STACK_DIR setting (relative to the repository). */
-export function stackDirs(stackDir: string): StackDirs {
-  const root = isAbsolute(stackDir) ? stackDir : join(REPO_ROOT, stackDir);
-  return { root, logs: join(root, 'logs'), run: join(root, 'run') };
+/**
+ * The stack's folders for TICKETPULSE_STACK_DIR (relative to the repository) and its ports for
+ * TICKETPULSE_STACK_PORT_OFFSET.
+ */
+export function stackDirs(
+  config: Pick<Config, 'TICKETPULSE_STACK_DIR' | 'TICKETPULSE_STACK_PORT_OFFSET'>,
+): StackDirs {
+  const dir = config.TICKETPULSE_STACK_DIR;
+  const root = isAbsolute(dir) ? dir : join(REPO_ROOT, dir);
+  return {
+    root,
+    logs: join(root, 'logs'),
+    run: join(root, 'run'),
+    ports: stackPorts(config.TICKETPULSE_STACK_PORT_OFFSET),
+  };
 }

@@ -38,6 +38,13 @@ export function createConsumerLag({ admin, topicPrefix, database }: ConsumerLagO
      * say (right after a restart the group coordinator moves).
      */
     async messagesBehind(topic: TopicName): Promise<number> {
+      return (await this.progress(topic))?.behind ?? Infinity;
+    },
+    /**
+     * The group's committed offsets summed over partitions, and the messages behind them;
+     * undefined while the broker cannot say.
+     */
+    async progress(topic: TopicName): Promise<{ committed: number; behind: number } | undefined> {
       const name = topics[topic];
       if (
         !(await ensureConnected().then(
@@ -45,17 +52,26 @@ export function createConsumerLag({ admin, topicPrefix, database }: ConsumerLagO
           () => false,
         ))
       )
-        return Infinity;
+        return undefined;
       const ends = await admin.fetchTopicOffsets(name).catch(() => undefined);
       const [committed] =
         (await admin
           .fetchOffsets({ groupId: this.consumerGroup(topic), topics: [name] })
           .catch(() => undefined)) ?? [];
-      if (ends === undefined) return Infinity;
-      return ends.reduce((sum, end) => {
-        const done = committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1';
-        return sum + Math.max(0, Number(end.high) - Math.max(0, Number(done)));
-      }, 0);
+      if (ends === undefined) return undefined;
+      return ends.reduce(
+        (sum, end) => {
+          const done = Math.max(
+            0,
+            Number(committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1'),
+          );
+          return {
+            committed: sum.committed + done,
+            behind: sum.behind + Math.max(0, Number(end.high) - done),
+          };
+        },
+        { committed: 0, behind: 0 },
+      );
     },
   };
 }

@@ -66,6 +66,32 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 
+  // Per table: the committed offsets and backlog last seen, and since when the table has been
+  // behind with those offsets (from the first scrape that saw it behind: never overstated).
+  const lastProgress = new Map<string, { committed: number; behind: number; since: number }>();
+  new Gauge({
+    name: 'ticketpulse_kafka_table_stalled_seconds',
+    help: 'How long each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
+    labelNames: ['table'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
+        const progress = await lag.progress(topic);
+        if (progress === undefined) continue;
+        const last = lastProgress.get(table);
+        const moving = last === undefined || last.behind === 0 || last.committed !== progress.committed;
+        if (progress.behind === 0 || moving) {
+          lastProgress.set(table, { ...progress, since: now });
+          this.set({ table }, 0);
+        } else {
+          this.set({ table }, (now - last.since) / 1000);
+        }
+      }
+    },
+  });
+
   async function scalar(query: string): Promise<number | undefined> {
     try {
       const result = await clickhouse.query({ query, format: 'JSONEachRow' });

@@ -9,7 +9,7 @@ import { config } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 const localKafka = process.env.KAFKA_BROKERS === undefined;
-const kafka = kafkaService(stackDirs(config.TICKETPULSE_STACK_DIR));
+const kafka = kafkaService(stackDirs(config));
 
 describe.skipIf(!localKafka)('ingest while Kafka is down (local stack only)', () => {
   let p: TestPipeline;

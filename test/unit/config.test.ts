@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kafkaBrokers, loadConfig } from '../../src/config.js';
+import { kafkaBrokers, loadConfig, stackPorts } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to the local stack', () => {
@@ -8,6 +8,32 @@ describe('loadConfig', () => {
     expect(config.CLICKHOUSE_URL).toBe('http://127.0.0.1:18123');
     expect(config.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:15432/ticketpulse');
     expect(config.PORT).toBe(8080);
+  });
+
+  it('moves the local stack by TICKETPULSE_STACK_PORT_OFFSET, unless an address is set', () => {
+    const config = loadConfig({
+      TICKETPULSE_STACK_PORT_OFFSET: '1000',
+      DATABASE_URL: 'postgres://db:5432/x',
+    });
+    expect(config.KAFKA_BROKERS).toBe('127.0.0.1:20092');
+    expect(config.CLICKHOUSE_URL).toBe('http://127.0.0.1:19123');
+    expect(config.DATABASE_URL).toBe('postgres://db:5432/x');
+    expect(config.INFLUX_URL).toBe('http://127.0.0.1:19086');
+    expect(stackPorts(config.TICKETPULSE_STACK_PORT_OFFSET)).toEqual({
+      kafka: 20092,
+      kafkaController: 20093,
+      clickhouseHttp: 19123,
+      clickhouseNative: 20000,
+      postgres: 16432,
+      influxdb: 19086,
+      influxdbRpc: 19087,
+    });
+    expect(loadConfig({}).TICKETPULSE_STACK_PORT_OFFSET).toBe(0);
+    for (const bad of ['-1', '40001', '1.5', 'x']) {
+      expect(() => loadConfig({ TICKETPULSE_STACK_PORT_OFFSET: bad })).toThrow(
+        /TICKETPULSE_STACK_PORT_OFFSET/,
+      );
+    }
   });
 
   it('treats empty variables as unset and coerces numbers', () => {

@@ -1,0 +1,61 @@
+/**
+ * `npm run kafka -- skip-poison --table <table> [--dry-run]`: moves a ClickHouse Kafka table
+ * past records it cannot read (src/events/poison-skip.ts): quarantines them in
+ * `rejected_events` and advances the table's consumer group past them, losing nothing else.
+ * Uses the same settings as the service (CLICKHOUSE_*, KAFKA_*). Exits 1 when it fails.
+ *
+ * @example npm run kafka -- skip-poison --table ticket_sales
+ */
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { loadConfig } from '../src/config.js';
+import { createClickHouse } from '../src/clients/clickhouse.js';
+import { createKafka } from '../src/clients/kafka.js';
+import { createPoisonSkip, KAFKA_TABLES } from '../src/events/poison-skip.js';
+
+const config = loadConfig();
+
+async function skipPoison(opts: { table: string; dryRun?: boolean }): Promise<void> {
+  const clickhouse = createClickHouse(config);
+  const skipper = createPoisonSkip({
+    kafka: createKafka(config),
+    clickhouse,
+    database: config.CLICKHOUSE_DATABASE,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    log: (line) => console.log(`[skip-poison] ${line}`),
+  });
+  try {
+    const report = await skipper.skip(opts.table, { dryRun: opts.dryRun === true });
+    const table = new Table({
+      head: ['partition', 'offset', 'error', 'record'],
+      style: { head: [], border: [] },
+    });
+    for (const p of report.poison) {
+      table.push([p.partition, p.offset, p.error.slice(0, 80), p.raw.slice(0, 60)]);
+    }
+    if (report.poison.length > 0) console.log(table.toString());
+    const verb = opts.dryRun ? 'would quarantine' : 'quarantined';
+    console.log(
+      `${report.table} (${report.topic}): ${report.scanned} records behind, ${verb} ${report.poison.length}, ` +
+        `${opts.dryRun ? 'would republish' : 'republished'} ${report.republished}; ` +
+        (report.moved.map((m) => `p${m.partition} ${m.from} -> ${m.to}`).join(', ') || 'no offset moved'),
+    );
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+const program = new Command('kafka').description("operations on ClickHouse's Kafka tables");
+program
+  .command('skip-poison')
+  .description('quarantine the records a Kafka table cannot read and move its consumer group past them')
+  .requiredOption('--table <table>', `the Kafka table: ${Object.keys(KAFKA_TABLES).join(', ')}`)
+  .option('--dry-run', 'only find and print them (does not stop the table)')
+  .action(skipPoison);
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  console.error(`[kafka] ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,82 @@
+/**
+ * Asks ClickHouse which Kafka records one of its Kafka tables cannot read: the records are
+ * inserted into a Memory copy of the Kafka table (its parser) and the SELECT of every view that
+ * reads the table runs over them (their conversions, such as `toUUID`). A failing batch is
+ * bisected down to the records that fail on their own. Used by `npm run kafka -- skip-poison`
+ * (src/events/poison-skip.ts); `drop()` removes the copy.
+ */
+import { Readable } from 'node:stream';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickHouseErrorMessage } from '../clients/clickhouse-errors.js';
+
+export interface PoisonCheckOptions {
+  clickhouse: ClickHouseClient;
+  database: string;
+  /** The Kafka engine table, e.g. `ticket_sales_queue`. */
+  queue: string;
+}
+
+/** Records per insert; a failing batch costs about 2 log2(BATCH) inserts per bad record. */
+const BATCH = 1000;
+
+export async function createPoisonCheck({ clickhouse, database, queue }: PoisonCheckOptions) {
+  const scratch = `${queue}_poison_check`;
+  await clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${scratch}` });
+  await clickhouse.command({
+    query: `CREATE TABLE ${database}.${scratch} AS ${database}.${queue} ENGINE = Memory`,
+  });
+  // The SELECT of every view that reads the Kafka table, pointed at the scratch copy.
+  const views = await clickhouse
+    .query({
+      query: `SELECT name, create_table_query FROM system.tables
+              WHERE database = '${database}' AND engine = 'MaterializedView'`,
+      format: 'JSONEachRow',
+    })
+    .then((r) => r.json<{ name: string; create_table_query: string }>());
+  const source = `\\b${database}\\.${queue}\\b`;
+  const selects = views
+    .filter((v) => new RegExp(source).test(v.create_table_query))
+    .map((v) => {
+      const at = v.create_table_query.indexOf(' AS SELECT ');
+      return v.create_table_query.slice(at + 4).replace(new RegExp(source, 'g'), `${database}.${scratch}`);
+    });
+
+  /** The error reading these records gives, or undefined when ClickHouse reads them all. */
+  async function failure(records: string[]): Promise<string | undefined> {
+    try {
+      await clickhouse.command({ query: `TRUNCATE TABLE ${database}.${scratch}` });
+      const inserted = await clickhouse.exec({
+        query: `INSERT INTO ${database}.${scratch} FORMAT JSONEachRow`,
+        values: Readable.from([records.join('\n')]),
+      });
+      // The answer's stream holds the connection until it is read.
+      for await (const chunk of inserted.stream) void chunk;
+      for (const select of selects) {
+        const result = await clickhouse.query({ query: `SELECT count() FROM (${select})`, format: 'JSON' });
+        await result.json();
+      }
+      return undefined;
+    } catch (err) {
+      return clickHouseErrorMessage(err);
+    }
+  }
+
+  /** Indexes of the records that fail on their own, with their errors (bisecting failing batches). */
+  async function bad(records: string[], base = 0): Promise<{ index: number; error: string }[]> {
+    const error = await failure(records);
+    if (error === undefined) return [];
+    if (records.length === 1) return [{ index: base, error }];
+    const half = Math.ceil(records.length / 2);
+    return [...(await bad(records.slice(0, half), base)), ...(await bad(records.slice(half), base + half))];
+  }
+
+  return {
+    async find(records: string[]) {
+      const found: { index: number; error: string }[] = [];
+      for (let i = 0; i < records.length; i += BATCH)
+        found.push(...(await bad(records.slice(i, i + BATCH), i)));
+      return found;
+    },
+    drop: () => clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${scratch}` }),
+  };
+}

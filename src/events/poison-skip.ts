@@ -1,0 +1,289 @@
+/**
+ * Moves a ClickHouse Kafka table past records it cannot read ("poison"), losing nothing else.
+ *
+ * ClickHouse 18.16 has no `kafka_skip_broken_messages` (measured: `Code: 36, Unknown setting
+ * kafka_skip_broken_messages for storage Kafka`). A record its Kafka engine cannot parse, or
+ * that one of the table's views cannot convert (`toUUID` of a non-UUID, say), fails the whole
+ * pass, nothing of the pass is committed, and the next pass reads the same record again:
+ * the table, and every record behind it on every partition, stalls for good. The stall is
+ * what `ticketpulse_kafka_table_stalled_seconds` shows (src/metrics/metrics.ts).
+ *
+ * `skip()` does, with the table's consumer stopped:
+ * 1. `DETACH TABLE <table>_queue`, so its consumer group empties and the offsets hold still;
+ * 2. reads every record between the group's committed offset and the log end of each
+ *    partition, and asks ClickHouse which it cannot read: batches are inserted into a Memory
+ *    copy of the Kafka table and the table's views' SELECTs run over it; a failing batch is
+ *    bisected down to the records that fail on their own;
+ * 3. copies each bad record, with the partition, offset and ClickHouse's error, to the
+ *    quarantine (`events.rejected`, so `rejected_events`, source `skip-poison`);
+ * 4. publishes again, to the same partition, the good records that sit between the committed
+ *    offset and the last bad record (the dedup views count each id once, so a copy is never
+ *    counted twice);
+ * 5. sets the group's offset of that partition to just past its last bad record, then
+ *    `ATTACH TABLE`, which resumes consuming from the new offsets.
+ * Steps 3 and 4 are acknowledged by Kafka before step 5: if the command dies in between, the
+ * table reads the good records twice and dedup drops the second copy. `rejected_events` is a
+ * log without dedup: a good record behind a poison in `events.rejected` would be counted again
+ * only in that case.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { KAFKA_TABLE_OF } from './consumer-lag.js';
+import { createPoisonCheck } from './poison-check.js';
+import { quarantineRow } from './kafka-event-sink.js';
+import { topicNames, type TopicName } from './topics.js';
+
+/** A record ClickHouse cannot read, where it sits and why. */
+export interface PoisonRecord {
+  partition: number;
+  offset: string;
+  raw: string;
+  error: string;
+}
+
+export interface PoisonReport {
+  table: string;
+  topic: string;
+  /** Records read: everything the group had not committed when the scan started. */
+  scanned: number;
+  poison: PoisonRecord[];
+  /** Good records published again because they sat before a poison record on its partition. */
+  republished: number;
+  /** The group's new offsets, per partition that moved. */
+  moved: { partition: number; from: string; to: string }[];
+}
+
+export interface PoisonSkipOptions {
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  database: string;
+  topicPrefix: string;
+  log?: (line: string) => void;
+  /** How long to wait for the consumer group to empty after DETACH (default 60 s). */
+  groupTimeoutMs?: number;
+}
+
+/** The Kafka tables by name (`ticket_sales`, ...) and the topic each reads. */
+export const KAFKA_TABLES = Object.fromEntries(
+  (Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]).map(([topic, table]) => [table, topic]),
+) as Record<string, TopicName>;
+
+export function createPoisonSkip({
+  kafka,
+  clickhouse,
+  database,
+  topicPrefix,
+  log = () => undefined,
+  groupTimeoutMs = 60_000,
+}: PoisonSkipOptions) {
+  const topics = topicNames(topicPrefix);
+
+  function target(table: string) {
+    const topicType = KAFKA_TABLES[table];
+    if (topicType === undefined) {
+      throw new Error(`unknown Kafka table '${table}': one of ${Object.keys(KAFKA_TABLES).join(', ')}`);
+    }
+    return {
+      topicType,
+      topic: topics[topicType],
+      queue: `${table}_queue`,
+      group: `${database}_${table}`,
+    };
+  }
+
+  /** Per partition, [committed, end) of what the group has not consumed. */
+  async function backlog(admin: Admin, topic: string, group: string) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return ends
+      .map((end) => {
+        const done = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+        // No commit yet: the group starts at the beginning (stack/clickhouse/config.d).
+        const from = BigInt(done) < 0n ? BigInt(end.low) : BigInt(done);
+        return { partition: end.partition, from, end: BigInt(end.high) };
+      })
+      .filter((p) => p.from < p.end);
+  }
+
+  /** Reads [from, end) of each partition with a throwaway consumer group. */
+  async function readBacklog(
+    topic: string,
+    ranges: { partition: number; from: bigint; end: bigint }[],
+  ): Promise<Map<number, KafkaMessage[]>> {
+    const read = new Map<number, KafkaMessage[]>(ranges.map((r) => [r.partition, []]));
+    if (ranges.length === 0) return read;
+    const groupId = `ticketpulse-skip-poison-${randomBytes(4).toString('hex')}`;
+    const consumer = kafka.consumer({ groupId, maxBytes: 16 * 1024 * 1024 });
+    const pending = new Set(ranges.map((r) => r.partition));
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: false });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async function collect({ batch }) {
+          const range = ranges.find((r) => r.partition === batch.partition);
+          if (range === undefined) return;
+          const into = read.get(batch.partition)!;
+          for (const message of batch.messages) {
+            const offset = BigInt(message.offset);
+            if (offset >= range.from && offset < range.end) into.push(message);
+          }
+          const last = batch.messages.at(-1);
+          if (last !== undefined && BigInt(last.offset) + 1n >= range.end) {
+            pending.delete(batch.partition);
+            if (pending.size === 0) done();
+          }
+        },
+      });
+      for (const r of ranges) consumer.seek({ topic, partition: r.partition, offset: String(r.from) });
+      await withDeadline(finished, 120_000, `reading ${topic} did not finish`);
+    } finally {
+      await consumer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+    }
+    return read;
+  }
+
+  async function waitGroupEmpty(admin: Admin, group: string): Promise<void> {
+    const deadline = Date.now() + groupTimeoutMs;
+    for (;;) {
+      const [described] = (await admin.describeGroups([group])).groups;
+      if (described === undefined || described.state === 'Empty' || described.state === 'Dead') return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `consumer group ${group} still has ${described.members.length} member(s) (${described.state})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /**
+   * Finds the records of `table`'s backlog ClickHouse cannot read; with `dryRun` only reports
+   * them, otherwise quarantines them and moves the table past them (see the file header).
+   */
+  async function skip(table: string, options: { dryRun?: boolean } = {}): Promise<PoisonReport> {
+    const { topicType, topic, queue, group } = target(table);
+    const report: PoisonReport = { table, topic, scanned: 0, poison: [], republished: 0, moved: [] };
+    const admin = kafka.admin();
+    await admin.connect();
+    const checker = await createPoisonCheck({ clickhouse, database, queue });
+    let detached = false;
+    try {
+      if (!options.dryRun) {
+        log(`detaching ${database}.${queue} (stops its consumer)`);
+        await clickhouse.command({ query: `DETACH TABLE ${database}.${queue}` });
+        detached = true;
+        await waitGroupEmpty(admin, group);
+      }
+      const ranges = await backlog(admin, topic, group);
+      log(
+        `backlog of ${group}: ${ranges.map((r) => `p${r.partition} ${r.from}..${r.end}`).join(', ') || 'none'}`,
+      );
+      const read = await readBacklog(topic, ranges);
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      try {
+        for (const range of ranges) {
+          const messages = read.get(range.partition) ?? [];
+          report.scanned += messages.length;
+          const raws = messages.map((m) => m.value?.toString('utf8') ?? '');
+          const bad = await checker.find(raws);
+          if (bad.length === 0) continue;
+          const poison = bad.map(({ index, error }) => ({
+            partition: range.partition,
+            offset: messages[index]!.offset,
+            raw: raws[index]!,
+            error,
+          }));
+          report.poison.push(...poison);
+          const lastBad = bad.at(-1)!.index;
+          const keep = messages.slice(0, lastBad).filter((_, i) => !bad.some((b) => b.index === i));
+          const to = String(BigInt(messages[lastBad]!.offset) + 1n);
+          report.moved.push({ partition: range.partition, from: String(range.from), to });
+          report.republished += keep.length;
+          if (options.dryRun) continue;
+          await producer.send({
+            topic: topics.rejected,
+            acks: -1,
+            messages: poison.map((p) => ({
+              value: JSON.stringify(
+                quarantineRow({
+                  index: 0,
+                  id: idOf(p.raw),
+                  eventType: topicType,
+                  raw: p.raw,
+                  errors: [
+                    { path: '', message: `${topic}/${p.partition}@${p.offset}: ClickHouse: ${p.error}` },
+                  ],
+                  receivedAtMs: Date.now(),
+                  source: 'skip-poison',
+                }),
+              ),
+            })),
+          });
+          if (keep.length > 0) {
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: keep.map((m) => ({
+                partition: range.partition,
+                key: m.key,
+                value: m.value,
+                headers: m.headers,
+              })),
+            });
+          }
+          await admin.setOffsets({
+            groupId: group,
+            topic,
+            partitions: [{ partition: range.partition, offset: to }],
+          });
+          log(
+            `p${range.partition}: ${poison.length} quarantined, ${keep.length} republished, offset ${range.from} -> ${to}`,
+          );
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    } finally {
+      if (detached) {
+        log(`attaching ${database}.${queue}`);
+        await clickhouse.command({ query: `ATTACH TABLE ${database}.${queue}` });
+      }
+      await checker.drop().catch(() => undefined);
+      await admin.disconnect();
+    }
+    return report;
+  }
+
+  return { skip };
+}
+
+function idOf(raw: string): string | null {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    const id = typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)),
+  );
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,431 @@
+// The fault suite (`npm run test:faults`, not part of `npm test`): the real service runs as a
+// child process against the local stack while a deterministic client sends sales and
+// interactions through its API, retrying every 5xx and network error with the same ids. Each
+// fault is injected through the stack's own modules (scripts/stack/*), then the pipeline is
+// reconciled: every acknowledged id once in the raw tables, and the per-minute aggregates equal
+// to a recomputation from what was acknowledged. Prints the fault table at the end.
+//
+// It stops and kills Kafka, ClickHouse and Postgres: run it only on a stack nothing else uses
+// (CI runs it after `npm test`; locally give it its own stack with TICKETPULSE_STACK_DIR and
+// TICKETPULSE_STACK_PORT_OFFSET, see README "Faults").
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Table from 'cli-table3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickHouseService } from '../../scripts/stack/clickhouse.js';
+import { kafkaService } from '../../scripts/stack/kafka.js';
+import { postgresService } from '../../scripts/stack/postgres.js';
+import { stackDirs } from '../../scripts/stack/service.js';
+import { createClickHouse } from '../../src/clients/clickhouse.js';
+import { createKafka } from '../../src/clients/kafka.js';
+import { createConsumerLag } from '../../src/events/consumer-lag.js';
+import { topicNames } from '../../src/events/topics.js';
+import { config, createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
+import { createReconciler, type Reconciliation } from './reconcile.js';
+import { createServiceProcess, freePort, runTsx, type ServiceProcess } from './service-process.js';
+import { createTraffic, type Traffic, type TrafficStats } from './traffic.js';
+
+const local = !process.env.KAFKA_BROKERS && !process.env.CLICKHOUSE_URL && !process.env.DATABASE_URL;
+const dirs = stackDirs(config);
+const ADMIN_KEY = 'faults-admin-key-0001';
+const INGEST_KEY = 'faults-ingest-key-0001';
+/** Sales acknowledged before each fault is injected, and again after it healed. */
+const PER_SIDE = 300;
+/** How long the reconciliation may take after a fault is healed. */
+const SETTLE_MS = 150_000;
+
+interface FaultRow {
+  fault: string;
+  result: Reconciliation;
+  serverErrors: number;
+  networkErrors: number;
+  recoveryMs: number | undefined;
+  note: string;
+}
+
+const rows: FaultRow[] = [];
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(!local)('faults (local stack only; stops and kills its services)', () => {
+  const database = uniqueName('faults');
+  const topicPrefix = `${database}.`;
+  const clickhouse = createClickHouse(config, { request_timeout: 10_000 });
+  const kafka = createKafka(config, { retries: 1 });
+  const admin = kafka.admin();
+  const lag = createConsumerLag({ admin, topicPrefix, database });
+  const reconciler = createReconciler(clickhouse, database);
+  let pgDatabase: { url: string; drop: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  let service: ServiceProcess;
+  let seed = 1;
+
+  beforeAll(async () => {
+    pgDatabase = await createTestDatabase('faults');
+    env = {
+      ...process.env,
+      KAFKA_BROKERS: config.KAFKA_BROKERS,
+      CLICKHOUSE_URL: config.CLICKHOUSE_URL,
+      DATABASE_URL: pgDatabase.url,
+      CLICKHOUSE_DATABASE: database,
+      KAFKA_TOPIC_PREFIX: topicPrefix,
+      ADMIN_API_KEY: ADMIN_KEY,
+      INGEST_API_KEYS: `faults:${INGEST_KEY}`,
+      INGEST_RETRY_AFTER_SECONDS: '1',
+      LOG_LEVEL: 'warn',
+    };
+    runTsx('src/migrate/cli.ts', [], env);
+    const logDir = mkdtempSync(join(tmpdir(), 'ticketpulse-faults-'));
+    service = createServiceProcess(env, await freePort(), join(logDir, 'service.log'));
+    await service.start();
+    await admin.connect();
+  }, 180_000);
+
+  afterAll(async () => {
+    printTable();
+    // Whatever a failed fault left stopped comes back, so the stack is as it was.
+    for (const s of [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)]) {
+      if (s.pid() === undefined) await s.start(() => undefined);
+    }
+    await service?.stop();
+    await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+    await clickhouse.close();
+    await pgDatabase?.drop().catch(() => undefined);
+  }, 180_000);
+
+  /** Waits until `traffic` has `more` acknowledged sales beyond what it had when called. */
+  async function acknowledgedMore(traffic: Traffic, more: number, timeoutMs = 60_000): Promise<void> {
+    const target = traffic.stats.sales.size + more;
+    const reached = await eventually(
+      async () => traffic.stats.sales.size,
+      (n) => n >= target,
+      timeoutMs,
+      50,
+    );
+    expect(reached, 'acknowledged sales').toBeGreaterThanOrEqual(target);
+  }
+
+  /** Waits until ClickHouse's sales and interaction tables have committed everything. */
+  async function caughtUp(timeoutMs = 60_000): Promise<void> {
+    await eventually(
+      async () => (await lag.messagesBehind('ticket_sale')) + (await lag.messagesBehind('user_interaction')),
+      (behind) => behind === 0,
+      timeoutMs,
+      250,
+    );
+  }
+
+  /**
+   * Runs traffic for one show, injects `fault` once sales flow, keeps the traffic going until
+   * more sales are acknowledged after the fault healed, then reconciles. `fault` resolves
+   * with the time the system was whole again (the fault's end) and a note.
+   */
+  async function run(
+    name: string,
+    fault: (traffic: Traffic, show: string) => Promise<{ healedAt: number; note?: string }>,
+    options: { apiKey?: string; show?: string } = {},
+  ): Promise<FaultRow> {
+    const show = options.show ?? `fault-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+    const traffic = createTraffic({
+      baseUrl: () => service.baseUrl,
+      apiKey: options.apiKey ?? INGEST_KEY,
+      show,
+      seed: seed++,
+    });
+    traffic.start();
+    let stats: TrafficStats;
+    let healed: { healedAt: number; note?: string };
+    try {
+      await acknowledgedMore(traffic, PER_SIDE);
+      healed = await fault(traffic, show);
+      await acknowledgedMore(traffic, PER_SIDE, 120_000);
+    } finally {
+      stats = await traffic.stop();
+    }
+    const { settledAt } = await reconciler.settle(show, stats, SETTLE_MS);
+    await caughtUp();
+    // The figures after everything was consumed: a late redelivery would show here.
+    const result = await reconciler.reconcile(show, stats);
+    const row: FaultRow = {
+      fault: name,
+      result,
+      serverErrors: stats.serverErrors,
+      networkErrors: stats.networkErrors,
+      recoveryMs: settledAt === undefined ? undefined : Math.max(0, settledAt - healed.healedAt),
+      note: healed.note ?? '',
+    };
+    rows.push(row);
+    expect(stats.unexpected, 'answers other than 2xx, 5xx').toEqual([]);
+    expect(result.found, 'acknowledged ids found').toBe(result.acknowledged);
+    expect(result.rawDuplicates, 'duplicates in raw tables').toBe(0);
+    expect(result.aggregateDuplicates, 'duplicates in aggregates').toBe(0);
+    expect(result.aggregateMismatches, 'windows unlike the recomputation').toEqual([]);
+    return row;
+  }
+
+  it('broker stopped for 30 s', async () => {
+    const broker = kafkaService(dirs);
+    await run('broker stopped 30 s', async () => {
+      expect(await broker.stop()).toBe(true);
+      await wait(30_000); // the fault: 30 s without a broker
+      await broker.start(() => undefined);
+      return { healedAt: Date.now() };
+    });
+  }, 300_000);
+
+  it('broker SIGSTOPped for 10 s while ClickHouse commits', async () => {
+    const broker = kafkaService(dirs);
+    await run('broker SIGSTOP 10 s', async (_traffic, show) => {
+      // ClickHouse is consuming this show's sales (and so committing offsets) right now.
+      await eventually(
+        () =>
+          clickhouse
+            .query({
+              query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
+              format: 'JSONEachRow',
+            })
+            .then((r) => r.json<{ n: string }>()),
+        (r) => Number(r[0]?.n) > 0,
+        30_000,
+      );
+      const pid = broker.pid()!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await wait(10_000); // the fault: a broker that answers nothing for 10 s
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      return { healedAt: Date.now() };
+    });
+  }, 300_000);
+
+  it('ClickHouse kill -9 mid-stream, then restarted', async () => {
+    const server = clickHouseService(dirs);
+    await run('ClickHouse kill -9', async () => {
+      const pid = server.pid()!;
+      process.kill(pid, 'SIGKILL');
+      // Gone, and its ports closed (a killed server's sockets may outlive its pid briefly).
+      await eventually(
+        () =>
+          server.probe.check().then(
+            () => 'up',
+            () => 'down',
+          ),
+        (state) => state === 'down' && server.pid() === undefined,
+        30_000,
+        50,
+      );
+      const restarted = Date.now();
+      await server.start(() => undefined);
+      return { healedAt: Date.now(), note: `restart took ${((Date.now() - restarted) / 1000).toFixed(1)} s` };
+    });
+  }, 300_000);
+
+  it('API kill -9 under load, the client retrying', async () => {
+    await run('API kill -9', async () => {
+      await service.kill();
+      const restarted = Date.now();
+      await service.start();
+      return {
+        healedAt: Date.now(),
+        note: `service back in ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
+      };
+    });
+  }, 300_000);
+
+  it('Postgres restarted while keys are cached; pg-listen reconnects and revocations apply', async () => {
+    const call = async (method: string, path: string, key: string, body?: unknown) => {
+      const response = await fetch(`${service.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return {
+        status: response.status,
+        body: (await response.json().catch(() => null)) as Record<string, string>,
+      };
+    };
+    const organizer = await call('POST', '/v1/organizers', ADMIN_KEY, { name: 'Fault Org' });
+    expect(organizer.status).toBe(201);
+    const show = 'fault-postgres';
+    const created = await call('POST', '/v1/shows', ADMIN_KEY, {
+      id: show,
+      organizer_id: organizer.body.id,
+      name: 'Fault show',
+      venue: 'Hall',
+      country: 'DE',
+      timezone: 'Europe/Berlin',
+      starts_at: '2030-01-01T20:00:00+01:00',
+      categories: ['GA', 'VIP', 'BALCONY'].map((category) => ({
+        category,
+        capacity: 100000,
+        price: '10.00',
+        currency: 'EUR',
+      })),
+    });
+    expect(created.status).toBe(201);
+    const keys = [];
+    for (let i = 0; i < 3; i++) {
+      const key = await call('POST', `/v1/organizers/${organizer.body.id}/keys`, ADMIN_KEY, {
+        scopes: ['ingest'],
+      });
+      expect(key.status).toBe(201);
+      keys.push(key.body as { id: string; key: string });
+    }
+    const [trafficKey, revokedDuring, revokedAfter] = keys as [
+      (typeof keys)[0],
+      (typeof keys)[0],
+      (typeof keys)[0],
+    ];
+    const metric = () => [
+      {
+        id: crypto.randomUUID(),
+        event_type: 'system_metric',
+        timestamp: Date.now(),
+        version: 1,
+        data: { name: 'faults.probe', value: 1 },
+      },
+    ];
+    // Both keys to be revoked are used, so the process has them cached.
+    for (const k of [revokedDuring, revokedAfter])
+      expect((await call('POST', '/v1/events', k.key, metric())).status).toBe(202);
+
+    const listeners = async () => {
+      const client = new pg.Client({ connectionString: pgDatabase.url });
+      try {
+        await client.connect();
+        const r = await client.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ticketpulse-changes'`,
+        );
+        return r.rows[0].n as number;
+      } catch {
+        return -1;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    };
+    const revoke = async (id: string) => {
+      const client = new pg.Client({ connectionString: pgDatabase.url });
+      await client.connect();
+      await client.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+      await client.end();
+    };
+    const refusedWithin = async (key: string) => {
+      const started = Date.now();
+      const status = await eventually(
+        async () => (await call('POST', '/v1/events', key, metric())).status,
+        (s) => s === 401,
+        10_000,
+        20,
+      );
+      expect(status, 'a revoked key is refused').toBe(401);
+      return Date.now() - started;
+    };
+    expect(await listeners()).toBe(1);
+
+    await run(
+      'Postgres restart',
+      async () => {
+        const postgres = postgresService(dirs);
+        expect(await postgres.stop()).toBe(true);
+        await postgresService(dirs).start(() => undefined);
+        const healedAt = Date.now();
+        // Revoked as soon as Postgres is back, before the change feed may have reconnected.
+        await revoke(revokedDuring.id);
+        const duringMs = await refusedWithin(revokedDuring.key);
+        const back = await eventually(listeners, (n) => n === 1, 30_000, 100);
+        expect(back, 'the LISTEN connection is back').toBe(1);
+        const listenMs = Date.now() - healedAt;
+        // Revoked once the feed listens again: the NOTIFY must reach the cache.
+        await revoke(revokedAfter.id);
+        const afterMs = await refusedWithin(revokedAfter.key);
+        return {
+          healedAt,
+          note: `LISTEN seen again ${listenMs} ms after start; revoked keys refused in ${duringMs} / ${afterMs} ms`,
+        };
+      },
+      { apiKey: trafficKey.key, show },
+    );
+  }, 300_000);
+
+  it('a poison record in the sales topic is detected within a minute and skipped by one command', async () => {
+    await run('poison message', async () => {
+      const producer = kafka.producer();
+      await producer.connect();
+      const poison = '{"id": "00000000-0000-4000-8000-00000000dead", "quantity": "lots"';
+      await producer.send({
+        topic: topicNames(topicPrefix).ticket_sale,
+        messages: [{ key: 'poison', value: poison }],
+      });
+      await producer.disconnect();
+      const written = Date.now();
+      const stalled = await eventually(
+        async () => {
+          const text = await fetch(`${service.baseUrl}/metrics`).then((r) => r.text());
+          const match = /^ticketpulse_kafka_table_stalled_seconds\{table="ticket_sales"\} (\S+)$/m.exec(text);
+          return Number(match?.[1] ?? 0);
+        },
+        (seconds) => seconds >= 30,
+        90_000,
+        1000,
+      );
+      const detectedMs = Date.now() - written;
+      expect(stalled, 'ticketpulse_kafka_table_stalled_seconds').toBeGreaterThanOrEqual(30);
+      expect(detectedMs, 'stall detected within a minute').toBeLessThan(60_000);
+      const commandStarted = Date.now();
+      const output = runTsx('scripts/kafka.ts', ['skip-poison', '--table', 'ticket_sales'], env);
+      expect(output).toMatch(/quarantined 1,/);
+      const quarantined = await eventually(
+        () =>
+          clickhouse
+            .query({
+              query: `SELECT count() AS n FROM ${database}.rejected_events WHERE source = 'skip-poison' AND raw = '${poison.replace(/'/g, "\\'")}'`,
+              format: 'JSONEachRow',
+            })
+            .then((r) => r.json<{ n: string }>()),
+        (r) => Number(r[0]?.n) >= 1,
+        60_000,
+      );
+      expect(Number(quarantined[0]?.n), 'the poison record in rejected_events, once').toBe(1);
+      return {
+        healedAt: commandStarted,
+        note: `stall (≥ 30 s) seen ${(detectedMs / 1000).toFixed(0)} s after the write; skip-poison: 1 quarantined`,
+      };
+    });
+  }, 300_000);
+});
+
+function printTable(): void {
+  const table = new Table({
+    head: [
+      'fault',
+      'acknowledged',
+      'found',
+      'dup. raw',
+      'dup. aggregates',
+      '5xx / no answer',
+      'recovery',
+      'note',
+    ],
+    style: { head: [], border: [] },
+  });
+  for (const r of rows) {
+    table.push([
+      r.fault,
+      r.result.acknowledged,
+      r.result.found,
+      r.result.rawDuplicates,
+      r.result.aggregateDuplicates +
+        (r.result.aggregateMismatches.length > 0
+          ? ` (${r.result.aggregateMismatches.length} windows differ)`
+          : ''),
+      `${r.serverErrors} / ${r.networkErrors}`,
+      r.recoveryMs === undefined ? 'not within deadline' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
+      r.note,
+    ]);
+  }
+  console.log(`\nfault table (${new Date().toISOString()}):\n${table.toString()}`);
+}

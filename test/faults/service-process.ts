@@ -1,0 +1,95 @@
+// The real service (`tsx src/main.ts`) as a child process of the fault suite, so a fault can
+// kill -9 it; its output goes to a log file named in failures.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const TSX = join(REPO, 'node_modules/.bin/tsx');
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Runs a repository command (e.g. `src/migrate/cli.ts`) with tsx and this environment; throws with its output on failure. */
+export function runTsx(script: string, args: string[], env: NodeJS.ProcessEnv): string {
+  const result = spawnSync(TSX, [join(REPO, script), ...args], { cwd: REPO, env, encoding: 'utf8' });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.status !== 0) throw new Error(`${script} ${args.join(' ')} exited ${result.status}:\n${output}`);
+  return output;
+}
+
+export interface ServiceProcess {
+  baseUrl: string;
+  logFile: string;
+  /** Starts the process and waits until it answers HTTP. */
+  start(): Promise<void>;
+  /** kill -9, and waits until it is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM (a clean shutdown), and waits until it is gone. */
+  stop(): Promise<void>;
+}
+
+export function createServiceProcess(env: NodeJS.ProcessEnv, port: number, logFile: string): ServiceProcess {
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  async function answers(): Promise<boolean> {
+    try {
+      await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function signal(name: NodeJS.Signals): Promise<void> {
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(name);
+    await exited;
+    if (await answers()) throw new Error(`something still answers on ${baseUrl} after the service exited`);
+  }
+
+  return {
+    baseUrl,
+    logFile,
+    async start() {
+      if (await answers()) throw new Error(`something already answers on ${baseUrl}`);
+      const fd = openSync(logFile, 'a');
+      try {
+        // node with tsx's loader, not the tsx CLI: the CLI runs the service in a child process
+        // of its own, which a kill -9 of the CLI would leave running.
+        child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/main.ts')], {
+          cwd: REPO,
+          env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+          stdio: ['ignore', fd, fd],
+        });
+      } finally {
+        closeSync(fd);
+      }
+      const started = child;
+      exited = new Promise((resolve) => started.once('exit', () => resolve()));
+      const deadline = Date.now() + 60_000;
+      while (!(await answers())) {
+        if (started.exitCode !== null)
+          throw new Error(`the service exited ${started.exitCode}; see ${logFile}`);
+        if (Date.now() > deadline) throw new Error(`the service did not answer within 60 s; see ${logFile}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
+    kill: () => signal('SIGKILL'),
+    stop: () => signal('SIGTERM'),
+  };
+}
