@@ -6,23 +6,28 @@
  * Each pass reads only what may have changed since its watermark (ClickHouse's clock at the
  * last pass InfluxDB took in full):
  * - sales windows named by the change log `ticket_sales_ids` since the start of the minute
- *   that was open at the watermark (the same log the push feed reads), so a late sale rewrites
- *   its window, however old, at the same timestamp;
+ *   that was open at the watermark, less the 5 minutes an event may be ahead of the clock (a
+ *   sale stamped in a future minute is named again once its window has closed); it is the
+ *   same log the push feed reads, so a late sale rewrites its window, however old, at the
+ *   same timestamp;
  * - metric windows of the last 10 minutes before it (metrics have no cheap change log; a
  *   metric more than 10 minutes late is not mirrored).
  * Only windows before the current minute are written. A point written again replaces the old
  * one (same series and time), so the mirror is idempotent and ends equal to ClickHouse.
  *
- * While InfluxDB is unavailable the points wait in a buffer (the latest value per window, at
- * most `bufferPoints`; beyond it the oldest are dropped and counted) and the watermark stays:
- * when InfluxDB answers again, the next pass re-reads everything since it. Nothing here is on
- * the ingest path.
+ * Points go through a buffer of at most `bufferPoints` (the latest value per window), written
+ * whenever it fills and at the end of the pass. While InfluxDB is unavailable they wait there;
+ * beyond its size the oldest are dropped and counted, and the watermark stays: when InfluxDB
+ * answers again, the next pass re-reads everything since it. A pass that read more windows
+ * than the buffer holds (the first after a start, a long outage) writes them in several
+ * batches; only a failed write drops anything. Nothing here is on the ingest path.
  */
 import { Point } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ClickHouseClient } from '../clients/clickhouse.js';
 import type { Influx } from '../clients/influx.js';
+import { MAX_FUTURE_SKEW_MS } from '../events/envelope.js';
 import { repeat } from '../lifecycle/repeat.js';
 import { ident, int } from '../sql/literals.js';
 
@@ -39,7 +44,10 @@ export interface InfluxMirrorOptions {
 /** How far back the first pass after a start reads: the dedup horizon of the change log. */
 const FIRST_PASS_SECONDS = 86_400;
 const METRIC_LATENESS_SECONDS = 600;
+/** Rows ClickHouse counted just before the watermark may only have become visible after it. */
 const OVERLAP_SECONDS = 5;
+/** How far before the watermark's minute the change log is read again (see the header). */
+const SALES_REREAD_SECONDS = MAX_FUTURE_SKEW_MS / 1000 + OVERLAP_SECONDS;
 
 interface SalesRow {
   event_id: string;
@@ -101,23 +109,29 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
     return result.json<T>();
   }
 
-  function hold(key: string, point: Point): void {
-    pending.delete(key);
-    pending.set(key, point);
-    while (pending.size > options.bufferPoints) {
-      pending.delete(pending.keys().next().value!);
-      dropped.inc();
+  /** Writes the buffer and empties it, returning its size; throws (keeping it) when InfluxDB did not take it. */
+  async function flush(): Promise<number> {
+    if (!databaseReady) {
+      await influx.createDatabase();
+      databaseReady = true;
     }
+    const count = pending.size;
+    if (count === 0) return 0;
+    const writer = influx.writeApi();
+    writer.writePoints([...pending.values()]);
+    await writer.close();
+    pending.clear();
+    return count;
   }
 
-  /** One pass: read what changed, buffer it, write the buffer. Returns the points written. */
+  /** One pass: read what changed, buffer it, write the buffer. Returns the points written in this pass. */
   async function runOnce(): Promise<number> {
     const [clock] = await select<{ now: number; minute: number }>(
       'SELECT toUnixTimestamp(now()) AS now, toUnixTimestamp(toStartOfMinute(now())) AS minute',
     );
     const { now, minute } = clock!;
     const openMinute = watermark === undefined ? now - FIRST_PASS_SECONDS : Math.floor(watermark / 60) * 60;
-    const salesSince = int(Math.max(0, openMinute - OVERLAP_SECONDS)).text;
+    const salesSince = int(Math.max(0, openMinute - SALES_REREAD_SECONDS)).text;
     const metricsSince = int(Math.max(0, openMinute - METRIC_LATENESS_SECONDS)).text;
     const until = int(minute).text;
     const [sales, metrics] = await Promise.all([
@@ -135,8 +149,28 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
          WHERE window_start >= toDateTime(${metricsSince}) AND window_start < toDateTime(${until})`,
       ),
     ]);
+    let writeError: unknown;
+    let written = 0;
+    async function write(): Promise<void> {
+      if (writeError !== undefined) return; // one failed write per pass
+      try {
+        written += await flush();
+      } catch (err) {
+        writeError = err;
+      }
+    }
+    /** Buffers a point; a full buffer is written first or, InfluxDB failing, loses its oldest. */
+    async function add(key: string, point: Point): Promise<void> {
+      if (!pending.has(key) && pending.size >= options.bufferPoints) await write();
+      pending.delete(key);
+      pending.set(key, point);
+      while (pending.size > options.bufferPoints) {
+        pending.delete(pending.keys().next().value!);
+        dropped.inc();
+      }
+    }
     for (const r of sales) {
-      hold(
+      await add(
         `s\u0000${r.event_id}\u0000${r.category}\u0000${r.t}`,
         new Point('sales_per_minute')
           .tag('event_id', r.event_id)
@@ -149,7 +183,7 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
       );
     }
     for (const r of metrics) {
-      hold(
+      await add(
         `m\u0000${r.name}\u0000${r.t}`,
         new Point('metrics_per_minute')
           .tag('name', r.name)
@@ -163,34 +197,22 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
           .timestamp(r.t),
       );
     }
+    await write();
     pendingGauge.set(pending.size);
-    const count = pending.size;
-    try {
-      if (!databaseReady) {
-        await influx.createDatabase();
-        databaseReady = true;
-      }
-      if (count > 0) {
-        const writer = influx.writeApi();
-        writer.writePoints([...pending.values()]);
-        await writer.close();
-      }
-    } catch (err) {
+    if (writeError !== undefined) {
       failures.inc();
       if (!failing)
         logger.warn(
-          { err, pending: count },
+          { err: writeError, pending: pending.size },
           'InfluxDB mirror: write failed; holding points and retrying from the watermark',
         );
       failing = true;
-      return 0;
+      return written;
     }
-    if (failing) logger.info({ written: count }, 'InfluxDB mirror: writing again');
+    if (failing) logger.info({ written }, 'InfluxDB mirror: writing again');
     failing = false;
-    pending.clear();
-    pendingGauge.set(0);
     watermark = now;
-    return count;
+    return written;
   }
 
   const loop = repeat({

@@ -1,15 +1,20 @@
 // Makes sure the integration suite has a real stack, or fails early saying how to get one:
-// 1. KAFKA_BROKERS / CLICKHOUSE_URL / DATABASE_URL (or the native stack's defaults) answer: use them.
+// 1. KAFKA_BROKERS / CLICKHOUSE_URL / DATABASE_URL / INFLUX_URL (or the native stack's defaults)
+//    answer: use them.
 // 2. Otherwise, where a Docker engine runs, start docker-compose.yml's services with testcontainers.
 // 3. Otherwise fail with the command that starts the native stack.
 import { spawnSync } from 'node:child_process';
 import { loadConfig } from '../../src/config.js';
+import { createInflux } from '../../src/clients/influx.js';
 import { createConfiguredProbes, runProbes, type ProbeResult } from '../../src/health/probes.js';
 
 async function probeStack(): Promise<ProbeResult[]> {
-  const probes = createConfiguredProbes(loadConfig(), 5000);
+  const config = loadConfig();
+  const probes = createConfiguredProbes(config, 5000);
   try {
-    return (await runProbes(probes.all, 10_000)).filter((r) => r.status === 'down');
+    return (await runProbes([...probes.all, createInflux(config).probe], 10_000)).filter(
+      (r) => r.status === 'down',
+    );
   } finally {
     await probes.close();
   }
@@ -33,7 +38,8 @@ export default async function ensureStack(): Promise<(() => Promise<void>) | voi
       .withWaitStrategy('kafka-1', Wait.forHealthCheck())
       .withWaitStrategy('clickhouse-1', Wait.forHealthCheck())
       .withWaitStrategy('postgres-1', Wait.forHealthCheck())
-      .up(['kafka', 'clickhouse', 'postgres']);
+      .withWaitStrategy('influxdb-1', Wait.forHealthCheck())
+      .up(['kafka', 'clickhouse', 'postgres', 'influxdb']);
     process.env.CLICKHOUSE_KAFKA_BROKERS = 'kafka:29092';
     return async function stopCompose() {
       await compose.down();
@@ -43,6 +49,6 @@ export default async function ensureStack(): Promise<(() => Promise<void>) | voi
   const lines = down.map((r) => `  ${r.name} (${r.address}): ${r.error ?? 'down'}`).join('\n');
   throw new Error(
     `integration tests need the stack; these did not answer:\n${lines}\n` +
-      'start it with `npm run stack -- up`, or point KAFKA_BROKERS / CLICKHOUSE_URL / DATABASE_URL at running services',
+      'start it with `npm run stack -- up`, or point KAFKA_BROKERS / CLICKHOUSE_URL / DATABASE_URL / INFLUX_URL at running services',
   );
 }

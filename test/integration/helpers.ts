@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createInflux, type Influx } from '../../src/clients/influx.js';
 
 export const config: Config = loadConfig();
 
@@ -63,4 +64,27 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * An InfluxDB database of its own for one test, on the stack's InfluxDB or the one at `url`
+ * (created by the first write or `createDatabase()`); `drop()` removes it.
+ */
+export function createTestInflux(
+  prefix: string,
+  url = config.INFLUX_URL,
+): Influx & { drop(): Promise<void> } {
+  const name = uniqueName(prefix);
+  const influx = createInflux({
+    INFLUX_URL: url,
+    INFLUX_TOKEN: config.INFLUX_TOKEN,
+    INFLUX_DATABASE: name,
+    INFLUX_RETENTION_POLICY: 'autogen',
+  });
+  return {
+    ...influx,
+    async drop() {
+      await influx.query(`DROP DATABASE "${name}"`);
+    },
+  };
 }
