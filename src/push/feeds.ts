@@ -5,7 +5,8 @@
  *
  * - `changes`: the view's rows are re-read only for the keys a change log names since the
  *   watermark (for the sales windows: `ticket_sales_ids`, ordered by `ingested_at`, the time
- *   ClickHouse counted each sale). Cost per poll follows the changes, not the history.
+ *   ClickHouse counted each sale): one query for the keys and, when there are some, one for
+ *   the view with them as literals. Cost per poll follows the changes, not the history.
  * - `refresh`: the view (filtered by params) is re-read whole and compared with the last
  *   result. For the small views: capacity, alerts, signals, dimensions.
  * - `query`: a named query re-run whole; its declared watermark column must grow whenever a
