@@ -149,9 +149,12 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
     }
     const count = pending.size;
     if (count === 0) return 0;
-    const writer = influx.writeApi();
-    writer.writePoints([...pending.values()]);
-    await writer.close();
+    try {
+      await influx.write([...pending.values()]);
+    } catch (err) {
+      databaseReady = false; // a database dropped meanwhile (InfluxDB reset) answers 404: create it again
+      throw err;
+    }
     pending.clear();
     return count;
   }
