@@ -29,7 +29,7 @@ import type { ClickHouseClient } from '../clients/clickhouse.js';
 import type { Influx } from '../clients/influx.js';
 import { MAX_FUTURE_SKEW_MS } from '../events/envelope.js';
 import { repeat } from '../lifecycle/repeat.js';
-import { ident, int } from '../sql/literals.js';
+import { ident, int, str } from '../sql/literals.js';
 
 export interface InfluxMirrorOptions {
   clickhouse: ClickHouseClient;
@@ -44,6 +44,8 @@ export interface InfluxMirrorOptions {
 /** How far back the first pass after a start reads: the dedup horizon of the change log. */
 const FIRST_PASS_SECONDS = 86_400;
 const METRIC_LATENESS_SECONDS = 600;
+/** Sales windows read by one query (their keys are listed in it). */
+const KEYS_PER_QUERY = 500;
 /** Rows ClickHouse counted just before the watermark may only have become visible after it. */
 const OVERLAP_SECONDS = 5;
 /** How far before the watermark's minute the change log is read again (see the header). */
@@ -109,6 +111,36 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
     return result.json<T>();
   }
 
+  /**
+   * The finished sales windows the change log names since `since`. In two steps: ClickHouse
+   * 18.16 does not push an `IN (subquery)` condition into the view's GROUP BY (it would merge
+   * every window ever sold on each pass), but it does push a list of literal keys, which reads
+   * only their granules.
+   */
+  async function changedSales(since: string, until: string): Promise<SalesRow[]> {
+    const keys = await select<{ event_id: string; t: number }>(
+      `SELECT DISTINCT event_id, toUnixTimestamp(toStartOfMinute(event_time)) AS t
+       FROM ${db}.ticket_sales_ids
+       WHERE ingested_at >= toDateTime(${since}) AND event_time < toDateTime(${until})`,
+    );
+    const rows: SalesRow[] = [];
+    for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+      const chunk = keys.slice(i, i + KEYS_PER_QUERY);
+      const tuples = chunk.map((k) => `(${str(k.event_id).text}, toDateTime(${int(k.t).text}))`);
+      const times = chunk.map((k) => k.t);
+      rows.push(
+        ...(await select<SalesRow>(
+          `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers
+           FROM ${db}.sales_per_minute
+           WHERE window_start >= toDateTime(${int(Math.min(...times)).text})
+             AND window_start <= toDateTime(${int(Math.max(...times)).text})
+             AND (event_id, window_start) IN (${tuples.join(', ')})`,
+        )),
+      );
+    }
+    return rows;
+  }
+
   /** Writes the buffer and empties it, returning its size; throws (keeping it) when InfluxDB did not take it. */
   async function flush(): Promise<number> {
     if (!databaseReady) {
@@ -117,9 +149,12 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
     }
     const count = pending.size;
     if (count === 0) return 0;
-    const writer = influx.writeApi();
-    writer.writePoints([...pending.values()]);
-    await writer.close();
+    try {
+      await influx.write([...pending.values()]);
+    } catch (err) {
+      databaseReady = false; // a database dropped meanwhile (InfluxDB reset) answers 404: create it again
+      throw err;
+    }
     pending.clear();
     return count;
   }
@@ -135,14 +170,7 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
     const metricsSince = int(Math.max(0, openMinute - METRIC_LATENESS_SECONDS)).text;
     const until = int(minute).text;
     const [sales, metrics] = await Promise.all([
-      select<SalesRow>(
-        `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers
-         FROM ${db}.sales_per_minute
-         WHERE (event_id, window_start) IN (
-           SELECT DISTINCT event_id, toStartOfMinute(event_time) FROM ${db}.ticket_sales_ids
-           WHERE ingested_at >= toDateTime(${salesSince}))
-           AND window_start < toDateTime(${until})`,
-      ),
+      changedSales(salesSince, until),
       select<MetricRow>(
         `SELECT name, toUnixTimestamp(window_start) AS t, samples, avg, min, max, p50, p95, p99
          FROM ${db}.metrics_per_minute

@@ -4,7 +4,7 @@
  * `user:password`. Also the two 1.x calls the v2 client lacks: create the database, and run
  * InfluxQL (tests and checks).
  */
-import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
+import { InfluxDB, setLogger, type Point } from '@influxdata/influxdb-client';
 import type { Config } from '../config.js';
 import type { Probe } from '../health/probes.js';
 
@@ -16,8 +16,11 @@ export type InfluxSettings = Pick<
 export interface Influx {
   url: string;
   database: string;
-  /** A write API with second precision and no retries of its own (the mirror retries from its watermark). */
-  writeApi(): WriteApi;
+  /**
+   * Writes the points (second precision, no retries of its own: the mirror retries from its
+   * watermark); rejects when any batch of them was refused or not delivered.
+   */
+  write(points: readonly Point[]): Promise<void>;
   /** `CREATE DATABASE` (a no-op when it exists). */
   createDatabase(): Promise<void>;
   /** Runs InfluxQL against the database; returns the first statement's series. */
@@ -28,6 +31,9 @@ export interface Influx {
 // The client would print every failed write to the console; its callers log failures
 // themselves, once per outage (src/bridge/influx-mirror.ts).
 setLogger({ error: () => undefined, warn: () => undefined });
+
+/** Points per write request. */
+const WRITE_BATCH_POINTS = 5000;
 
 export function createInflux(settings: InfluxSettings): Influx {
   const url = settings.INFLUX_URL.replace(/\/$/, '');
@@ -57,13 +63,22 @@ export function createInflux(settings: InfluxSettings): Influx {
   return {
     url,
     database: settings.INFLUX_DATABASE,
-    writeApi: () =>
-      client.getWriteApi('', bucket, 's', {
-        maxRetries: 0,
-        batchSize: 5000,
-        flushInterval: 0,
-        maxBufferLines: 1_000_000,
-      }),
+    async write(points) {
+      // The WriteApi sends a batch by itself whenever `batchSize` lines or `maxBatchBytes` are
+      // buffered, drops that send's error and does not wait for it: close() reports only the
+      // last, partial batch, so 5,000 points to a stopped InfluxDB "succeeded". Here each
+      // request is one writer holding fewer lines than either limit, sent and awaited by close().
+      for (let at = 0; at < points.length; at += WRITE_BATCH_POINTS) {
+        const writer = client.getWriteApi('', bucket, 's', {
+          maxRetries: 0,
+          batchSize: WRITE_BATCH_POINTS + 1,
+          maxBatchBytes: Number.MAX_SAFE_INTEGER,
+          flushInterval: 0,
+        });
+        writer.writePoints(points.slice(at, at + WRITE_BATCH_POINTS));
+        await writer.close();
+      }
+    },
     async createDatabase() {
       await influxQl(`CREATE DATABASE "${settings.INFLUX_DATABASE}"`);
     },

@@ -4,7 +4,7 @@
 // sales changing finished windows) ends with every finished window of the period in place.
 // The outage test stops only an influxd of its own, on a free port, from the stack's binary.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -98,6 +98,16 @@ describe('InfluxDB mirror', () => {
     );
     expect(metrics?.values.map((v) => [v[1], v[2]])).toEqual([[1, 42]]);
     expect(await counter(registry, 'ticketpulse_influx_dropped_points_total')).toBe(0);
+
+    // The Grafana dashboard's InfluxQL (deploy/grafana) runs on what the mirror wrote.
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../deploy/grafana/dashboards/ticketpulse.json', import.meta.url), 'utf8'),
+    ) as { panels: { targets: { query: string }[] }[]; templating: { list: { query: string }[] } };
+    const queries = [
+      ...dashboard.templating.list.map((v) => v.query),
+      ...dashboard.panels.flatMap((panel) => panel.targets.map((t) => t.query)),
+    ].map((q) => q.replaceAll('$timeFilter', 'time >= now() - 1h').replaceAll('$show', 'show-m'));
+    for (const q of queries) expect((await influx.query(q)).length, q).toBeGreaterThan(0);
   });
 
   it('catches up every finished window after InfluxDB was stopped for 30 s while sales flowed', async () => {
