@@ -41,10 +41,10 @@ export function createConsumerLag({ admin, topicPrefix, database }: ConsumerLagO
       return (await this.progress(topic))?.behind ?? Infinity;
     },
     /**
-     * The group's committed offsets summed over partitions, and the messages behind them;
-     * undefined while the broker cannot say.
+     * The group's committed offsets summed over partitions, and the messages behind them, also
+     * per partition; undefined while the broker cannot say.
      */
-    async progress(topic: TopicName): Promise<{ committed: number; behind: number } | undefined> {
+    async progress(topic: TopicName): Promise<Progress | undefined> {
       const name = topics[topic];
       if (
         !(await ensureConnected().then(
@@ -59,21 +59,26 @@ export function createConsumerLag({ admin, topicPrefix, database }: ConsumerLagO
           .fetchOffsets({ groupId: this.consumerGroup(topic), topics: [name] })
           .catch(() => undefined)) ?? [];
       if (ends === undefined) return undefined;
-      return ends.reduce(
-        (sum, end) => {
-          const done = Math.max(
-            0,
-            Number(committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1'),
-          );
-          return {
-            committed: sum.committed + done,
-            behind: sum.behind + Math.max(0, Number(end.high) - done),
-          };
-        },
-        { committed: 0, behind: 0 },
-      );
+      const partitions = ends.map((end) => {
+        const done = Math.max(
+          0,
+          Number(committed?.partitions.find((x) => x.partition === end.partition)?.offset ?? '-1'),
+        );
+        return { partition: end.partition, committed: done, behind: Math.max(0, Number(end.high) - done) };
+      });
+      return {
+        committed: partitions.reduce((n, p) => n + p.committed, 0),
+        behind: partitions.reduce((n, p) => n + p.behind, 0),
+        partitions,
+      };
     },
   };
 }
 
 export type ConsumerLag = ReturnType<typeof createConsumerLag>;
+
+export interface Progress {
+  committed: number;
+  behind: number;
+  partitions: { partition: number; committed: number; behind: number }[];
+}

@@ -66,12 +66,14 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 
-  // Per table: the committed offsets and backlog last seen, and since when the table has been
-  // behind with those offsets (from the first scrape that saw it behind: never overstated).
+  // Per partition of each table: the committed offset and backlog last seen, and since when the
+  // partition has been behind at that offset (from the first scrape that saw it: never
+  // overstated). A record ClickHouse cannot read holds its partition while blocks from the
+  // other partitions may still commit, so the table's stall is its most stalled partition.
   const lastProgress = new Map<string, { committed: number; behind: number; since: number }>();
   new Gauge({
     name: 'ticketpulse_kafka_table_stalled_seconds',
-    help: 'How long each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
+    help: 'How long the most stalled partition of each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
     labelNames: ['table'],
     registers: [registry],
     async collect() {
@@ -80,14 +82,15 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
       for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
         const progress = await lag.progress(topic);
         if (progress === undefined) continue;
-        const last = lastProgress.get(table);
-        const moving = last === undefined || last.behind === 0 || last.committed !== progress.committed;
-        if (progress.behind === 0 || moving) {
-          lastProgress.set(table, { ...progress, since: now });
-          this.set({ table }, 0);
-        } else {
-          this.set({ table }, (now - last.since) / 1000);
+        let stalled = 0;
+        for (const part of progress.partitions) {
+          const key = `${table}:${part.partition}`;
+          const last = lastProgress.get(key);
+          const moving = last === undefined || last.behind === 0 || last.committed !== part.committed;
+          if (part.behind === 0 || moving) lastProgress.set(key, { ...part, since: now });
+          else stalled = Math.max(stalled, (now - last.since) / 1000);
         }
+        this.set({ table }, stalled);
       }
     },
   });

@@ -21,7 +21,11 @@ describe('ticketpulse_kafka_table_stalled_seconds', () => {
     const lag = {
       consumerGroup: (topic: TopicName) => `db_${topic}`,
       messagesBehind: async (topic: TopicName) => state[topic]?.behind ?? Infinity,
-      progress: async (topic: TopicName) => state[topic],
+      // One partition each; a table's stall is its most stalled partition.
+      progress: async (topic: TopicName) => {
+        const p = state[topic];
+        return p && { ...p, partitions: [{ partition: 0, ...p }] };
+      },
     } satisfies ConsumerLag;
     const clickhouse = {
       query: async () => {
@@ -52,5 +56,50 @@ describe('ticketpulse_kafka_table_stalled_seconds', () => {
     state.ticket_sale = { committed: 19, behind: 0 }; // skipped past it
     state.user_interaction = { committed: 9, behind: 0 };
     expect(await stalled()).toEqual({ ticket_sales: 0, user_interactions: 0 });
+  });
+
+  it('counts a stalled partition while blocks from the other partitions still commit', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(2_000_000);
+    let partitions = [
+      { partition: 0, committed: 100, behind: 0 },
+      { partition: 1, committed: 50, behind: 0 },
+    ];
+    const lag = {
+      consumerGroup: (topic: TopicName) => `db_${topic}`,
+      messagesBehind: async () => 0,
+      progress: async (topic: TopicName) =>
+        topic === 'ticket_sale'
+          ? {
+              committed: partitions.reduce((n, p) => n + p.committed, 0),
+              behind: partitions.reduce((n, p) => n + p.behind, 0),
+              partitions,
+            }
+          : undefined,
+    } satisfies ConsumerLag;
+    const registry = new Registry();
+    addPipelineGauges({ registry, lag, clickhouse: {} as unknown as ClickHouseClient, database: 'db' });
+    const stalled = async () =>
+      Number(
+        /^ticketpulse_kafka_table_stalled_seconds\{table="ticket_sales"\} (\S+)$/m.exec(
+          await registry.metrics(),
+        )?.[1],
+      );
+
+    expect(await stalled()).toBe(0);
+    // A poison record holds partition 1; partition 0 keeps committing (the table as a whole moves).
+    for (const [at, committed0] of [
+      [2_010_000, 120],
+      [2_030_000, 140],
+      [2_050_000, 160],
+    ] as const) {
+      vi.setSystemTime(at);
+      partitions = [
+        { partition: 0, committed: committed0, behind: 2 },
+        { partition: 1, committed: 50, behind: 5 },
+      ];
+      await stalled();
+    }
+    expect(await stalled()).toBe(40);
   });
 });
