@@ -21,16 +21,22 @@ export interface QuarantinedRecord {
   source: string;
 }
 
-/** The row a rejected record becomes on the quarantine topic (columns of `rejected_events_queue`). */
+/**
+ * The row a rejected record becomes on the quarantine topic (columns of `rejected_events_queue`).
+ * Its strings are made well-formed (a lone surrogate becomes U+FFFD): the id, event type and
+ * error paths come from the record as sent, and a lone surrogate there would make the row one
+ * ClickHouse cannot parse, stalling the quarantine table. `raw` keeps the record exactly: it
+ * is JSON text, where such a character is still its `\ud800` escape.
+ */
 export function quarantineRow(record: QuarantinedRecord): Record<string, unknown> {
   return {
     received_at_ms: record.receivedAtMs,
-    source: record.source,
+    source: record.source.toWellFormed(),
     record_index: record.index,
-    id: record.id ?? '',
-    event_type: record.eventType,
-    raw: record.raw,
-    errors: record.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)),
+    id: (record.id ?? '').toWellFormed(),
+    event_type: record.eventType.toWellFormed(),
+    raw: record.raw.toWellFormed(),
+    errors: record.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message).toWellFormed()),
   };
 }
 
