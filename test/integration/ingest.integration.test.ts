@@ -133,4 +133,35 @@ describe('ingest on the real stack', () => {
     ]);
     expect(await p.countAtLeast('ticket_sales', 4, "event_id = 'show-ndjson'")).toBe(4);
   });
+
+  // Found by the ingest fuzz test: ClickHouse (18.16 and current) cannot parse a lone UTF-16
+  // surrogate's JSON escape ("\ud800"), so one such row stalled its Kafka table for good.
+  it('lone surrogates never stall a Kafka table: rejected in a field, replaced in the quarantine row', async () => {
+    const lone = '\ud800';
+    const since = Date.now();
+    const batch = [
+      userInteraction({}, { event_id: 'show-surrogate', page: `/a${lone}` }),
+      { ...ticketSale(), id: `x${lone}` },
+      { ...ticketSale(), event_type: `${'a'.repeat(63)}😀` }, // cut to 64 UTF-16 units: half a pair
+      systemMetric({}, { tags: { [`k${lone}`]: 'v' } }),
+      userInteraction({}, { event_id: 'show-surrogate', page: '/😀' }),
+    ];
+    const res = await p.post(batch);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; rejected: { index: number }[] };
+    expect(body).toMatchObject({ accepted: 1 });
+    expect(body.rejected.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+
+    await p.waitConsumed('user_interaction');
+    await p.waitConsumed('rejected');
+    expect(await p.countAtLeast('user_interactions', 1, "event_id = 'show-surrogate'")).toBe(1);
+    await p.countAtLeast('rejected_events', 4, `received_at_ms >= ${since}`);
+    const rows = await p.query<{ id: string; event_type: string; raw: string }>(
+      `SELECT id, event_type, raw FROM ${p.database}.rejected_events
+       WHERE received_at_ms >= ${since} ORDER BY record_index`,
+    );
+    expect(rows.map((r) => JSON.parse(r.raw))).toEqual(batch.slice(0, 4));
+    expect(rows[1]?.id).toBe('x\ufffd');
+    expect(rows[2]?.event_type).toBe(`${'a'.repeat(63)}\ufffd`);
+  });
 });
