@@ -8,8 +8,8 @@ import { isCountryCode, isCurrencyCode } from './codes.js';
 /**
  * Text that every JSON reader takes: no lone UTF-16 surrogate. JSON.parse makes one out of
  * `"\ud800"` and JSON.stringify writes it back as that escape, which ClickHouse refuses
- * ("missing second part of surrogate pair", 18.16 and current): one such row in a topic
- * stalls its Kafka table for good. Found by the ingest fuzz test.
+ * ("missing second part of surrogate pair", 18.16 and 26.9 alike): one such row in a topic
+ * stalls its Kafka table for good. A finding of the ingest fuzzing.
  */
 const text = () =>
   z.string().refine((s) => s.isWellFormed(), 'must be valid Unicode text (it holds a lone surrogate)');

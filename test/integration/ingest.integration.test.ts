@@ -134,7 +134,7 @@ describe('ingest on the real stack', () => {
     expect(await p.countAtLeast('ticket_sales', 4, "event_id = 'show-ndjson'")).toBe(4);
   });
 
-  // Found by the ingest fuzz test: ClickHouse (18.16 and current) cannot parse a lone UTF-16
+  // A finding of the ingest fuzzing: ClickHouse (18.16 and current) cannot parse a lone UTF-16
   // surrogate's JSON escape ("\ud800"), so one such row stalled its Kafka table for good.
   it('lone surrogates never stall a Kafka table: rejected in a field, replaced in the quarantine row', async () => {
     const lone = '\ud800';

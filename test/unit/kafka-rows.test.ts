@@ -104,7 +104,7 @@ describe('Kafka rows', () => {
     expect(accept(metric).row).toMatchObject({ unit: '', tag_keys: [], tag_values: [], value: 1e21 });
   });
 
-  // Found by the ingest fuzz test: the quarantine row carries the record's id, event type and
+  // A finding of the ingest fuzzing: the quarantine row carries the record's id, event type and
   // error paths as sent; a lone surrogate in one was written as "\ud800", which ClickHouse
   // cannot parse, and the quarantine table stalled on it for good.
   it('writes quarantine rows with no lone surrogate, and the raw record exactly', () => {

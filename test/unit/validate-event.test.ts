@@ -43,7 +43,7 @@ describe('validateEvent', () => {
     expect(validateEvent(ticketSale({}, { location: { country } }), Date.now()).kind).toBe('accepted');
   });
 
-  // Found by the ingest fuzz test: JSON.stringify writes a lone surrogate back as "\ud800",
+  // A finding of the ingest fuzzing: JSON.stringify writes a lone surrogate back as "\ud800",
   // which ClickHouse refuses to parse, so one accepted row would stall its Kafka table.
   describe('lone surrogates (ClickHouse cannot read them back)', () => {
     const lone = 'a\ud800b';
