@@ -72,4 +72,17 @@ describe('validateEvent', () => {
       expect(validateEvent(event, Date.now()).kind).toBe('accepted');
     });
   });
+
+  // A fuzz finding: zod skips a record key named __proto__, so the tag vanished from a 202.
+  it('refuses a tag named __proto__ instead of dropping it', () => {
+    const body = JSON.stringify(systemMetric()).replace('"tags":{', '"tags":{"__proto__":"x",');
+    const record = JSON.parse(body) as { data: { tags: object } };
+    expect(Object.keys(record.data.tags)).toContain('__proto__');
+    expect(validateEvent(record, Date.now())).toMatchObject({
+      kind: 'rejected',
+      errors: [{ path: 'data.tags.__proto__', message: 'a tag must not be named __proto__' }],
+    });
+    const constructorTag = JSON.parse(body.replace('"__proto__"', '"constructor"')) as unknown;
+    expect(validateEvent(constructorTag, Date.now())).toMatchObject({ kind: 'accepted' });
+  });
 });
