@@ -1,8 +1,8 @@
 /**
  * InfluxDB OSS 1.13.2, built from the Go module proxy (Debian's `influxdb` is 1.6.7, which
  * has no `/api/v2/write` for @influxdata/influxdb-client). The first `stack up` on a machine
- * builds `influxd` (about 14 minutes cold on 2 cores, most of it libflux's Rust build; ~5
- * minutes with Go's module cache warm) into the per-machine cache
+ * builds `influxd` (about 15 minutes with cold caches on 2 cores, most of it libflux's Rust
+ * build; ~5 minutes with Go's caches warm) into the per-machine cache
  * `~/.cache/ticketpulse/influxd-<version>/` (XDG_CACHE_HOME respected), so later checkouts and
  * CI runs on the same machine start it at once. Only the stripped binary is ours to keep; Go's
  * and cargo's caches are theirs. It runs with data, meta and WAL under the stack folder.
@@ -104,7 +104,7 @@ bind-address = "${rpc}"
 `;
 }
 
-/** go install of influxd with the recipe that works here, progress every 30 s. */
+/** go install of influxd with the recipe that works here; every 30 s, what it is on. */
 async function buildInfluxd(buildLog: string, log: Log): Promise<void> {
   for (const tool of ['go', 'cargo']) {
     if (!hasCommand(tool))
@@ -113,7 +113,9 @@ async function buildInfluxd(buildLog: string, log: Log): Promise<void> {
   const target = influxdBinary();
   mkdirSync(join(target, '..'), { recursive: true });
   log(`influxdb: building influxd ${INFLUXDB_VERSION} from the Go module proxy into ${target}`);
-  log(`influxdb: once per machine; about 14 min cold (libflux's Rust build), output in ${buildLog}`);
+  log(
+    `influxdb: once per machine; about 15 min with cold caches (most of it libflux's Rust build), output in ${buildLog}`,
+  );
   // flux pins a Rust toolchain that is not installed; the stable one builds it.
   const env = { ...process.env, RUSTUP_TOOLCHAIN: 'stable' };
   run('go', ['install', 'github.com/influxdata/pkg-config@v0.3.0'], { env });
@@ -123,6 +125,7 @@ async function buildInfluxd(buildLog: string, log: Log): Promise<void> {
     'go',
     [
       'install',
+      '-v', // names each package as it is built: the progress lines show the latest
       '-ldflags',
       `-s -w -X main.version=${INFLUXDB_VERSION}`,
       `github.com/influxdata/influxdb/cmd/influxd@v${INFLUXDB_VERSION}`,
@@ -136,10 +139,13 @@ async function buildInfluxd(buildLog: string, log: Log): Promise<void> {
   const output: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => output.push(d));
   child.stderr.on('data', (d: Buffer) => output.push(d));
-  const progress = setInterval(
-    () => log(`influxdb: still building (${Math.round((Date.now() - started) / 1000)} s)`),
-    30_000,
-  );
+  const progress = setInterval(() => {
+    const lines = Buffer.concat(output).toString().trim().split('\n');
+    const last = lines.at(-1) || 'starting';
+    log(
+      `influxdb: still building (${Math.round((Date.now() - started) / 1000)} s, ${lines.length} output lines; last: ${last})`,
+    );
+  }, 30_000);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(progress);
   writeFileSync(buildLog, Buffer.concat(output));
