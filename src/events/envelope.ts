@@ -13,7 +13,12 @@ export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 const RFC3339_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
-/** RFC 3339 text with an offset, or epoch milliseconds; becomes epoch milliseconds (UTC). */
+/**
+ * RFC 3339 text with an offset, or epoch milliseconds; becomes epoch milliseconds (UTC).
+ * Nothing before 1970 either way: the Kafka tables read `timestamp_ms` as UInt64, and
+ * ClickHouse cannot parse a negative one, so a single such record would stall its table for
+ * good (found by the fuzz test: `1970-01-01T00:00:00+14:00` is -50,400,000 ms).
+ */
 export const timestampSchema = z
   .union([
     z.string().regex(RFC3339_WITH_OFFSET, 'must be RFC 3339 with an offset, e.g. 2026-05-01T12:00:00Z'),
@@ -27,6 +32,10 @@ export const timestampSchema = z
       (typeof value === 'string' && !hasRealCalendarDate(value))
     ) {
       ctx.addIssue({ code: 'custom', message: 'is not a valid date' });
+      return z.NEVER;
+    }
+    if (ms < 0) {
+      ctx.addIssue({ code: 'custom', message: 'is before 1970-01-01T00:00:00Z' });
       return z.NEVER;
     }
     return ms;
