@@ -2,17 +2,12 @@
  * JSON text for the rows the API writes to Kafka, written field by field: the same bytes
  * `JSON.stringify` gives for the same flat object, without building the object first.
  * At batch 1000 building each row by object spread and stringifying it cost about 9 µs per
- * event plus the garbage; writing the text from the validated fields, flattened, about 1.3.
+ * event plus the garbage; writing the text from the validated fields about 1.3.
  */
 
 /** Characters `JSON.stringify` escapes: `"`, `\`, control characters, and (lone) surrogates. */
 // eslint-disable-next-line no-control-regex -- control characters are what JSON must escape
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** True when JSON writes `value` between quotes as it is, with nothing escaped. */
-export function isPlainText(value: string): boolean {
-  return !NEEDS_ESCAPE.test(value);
-}
 
 /**
  * A string as a JSON string literal. Plain text (the common case) is quoted as is; anything
@@ -33,17 +28,4 @@ export function jsonStringArray(values: readonly string[]): string {
   let text = '[';
   for (let i = 0; i < values.length; i++) text += (i === 0 ? '' : ',') + jsonString(values[i]!);
   return `${text}]`;
-}
-
-/**
- * `text` as one flat string. A row built by concatenation is a tree of a few dozen pieces;
- * flattening it at once, while the pieces are young, lets them die in the next scavenge.
- * Left as a tree, it lives on until kafkajs encodes the batch, gets promoted, and is
- * flattened there (Buffer.byteLength): measured at batch 1000, about 1.5 µs per event more,
- * and more garbage-collector time.
- */
-export function flatString(text: string): string {
-  // Converting a string to a number makes V8 flatten it in place (the `flatstr` idiom).
-  void Number(text);
-  return text;
 }

@@ -5,9 +5,12 @@
  * cannot (the broker refuses the batch as too large, or for another permanent reason) is a
  * SinkRejectedError. Either way nothing counts as accepted.
  */
-import { CompressionTypes, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type Producer, type TopicMessages } from 'kafkajs';
 import { classifyKafkaError } from './kafka-errors.js';
-import { topicNames, type TopicName } from './topics.js';
+import type { EventType } from './envelope.js';
+import { COLUMNS } from './registry.js';
+import { packEvents } from './topic-messages.js';
+import { PARTITIONS, topicNames, type TopicName } from './topics.js';
 import type { AcceptedEvent, FieldError } from './validate-event.js';
 
 /** A record that failed validation, kept with its raw text in the quarantine topic. */
@@ -167,33 +170,39 @@ export function createKafkaEventSink({
   };
 }
 
-/** One request's messages grouped by topic, in request order within each topic. */
+/**
+ * One request's messages: per event topic, its events packed into one message per partition
+ * (src/events/topic-messages.ts); per rejected record, one quarantine row.
+ */
 function batchByTopic(
   topics: Record<TopicName, string>,
   accepted: AcceptedEvent[],
   rejected: QuarantinedRecord[],
 ): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
-  let messages: Message[] = [];
-  let topicOfMessages: string | undefined;
+  const byType = new Map<EventType, AcceptedEvent[]>();
+  let events: AcceptedEvent[] = [];
+  let typeOfEvents: EventType | undefined;
   for (const event of accepted) {
-    const topic = topics[event.eventType];
     // A request is usually of one event type: look the list up only when the type changes.
-    if (topic !== topicOfMessages) {
-      topicOfMessages = topic;
-      messages = byTopic.get(topic) ?? [];
-      byTopic.set(topic, messages);
+    if (event.eventType !== typeOfEvents) {
+      typeOfEvents = event.eventType;
+      events = byType.get(typeOfEvents) ?? [];
+      byType.set(typeOfEvents, events);
     }
-    messages.push({ key: event.key, value: event.value });
+    events.push(event);
   }
+  const batches: TopicMessages[] = Array.from(byType, ([type, list]) => ({
+    topic: topics[type],
+    messages: packEvents(topics[type], COLUMNS[type], list, PARTITIONS[type]),
+  }));
   if (rejected.length > 0) {
-    byTopic.set(
-      topics.rejected,
-      rejected.map((record) => ({
+    batches.push({
+      topic: topics.rejected,
+      messages: rejected.map((record) => ({
         key: record.id ?? undefined,
         value: JSON.stringify(quarantineRow(record)),
       })),
-    );
+    });
   }
-  return Array.from(byTopic, ([topic, list]) => ({ topic, messages: list }));
+  return batches;
 }

@@ -1,11 +1,12 @@
 /**
  * Every (event_type, version) the API accepts, each with its `data` schema and the flat row
- * it becomes on the Kafka topic (the columns ClickHouse's Kafka engine tables read).
+ * it becomes on the Kafka topic (the columns ClickHouse's Kafka engine tables read, one array
+ * element per event in a batch message: src/events/topic-messages.ts).
  * Adding version 2 of a type means adding an entry here; version 1 stays as it is.
  */
 import { z } from 'zod';
 import type { EventType } from './envelope.js';
-import { isPlainText, jsonNumber, jsonString, jsonStringArray } from './json-text.js';
+import { jsonNumber, jsonString, jsonStringArray } from './json-text.js';
 import { systemMetricV1, ticketSaleV1, userInteractionV1 } from './schemas-v1.js';
 
 /** Envelope fields every row carries, first, in this order. */
@@ -22,23 +23,64 @@ export interface RowBase {
 export interface SchemaVersion<T = unknown> {
   /** Compiled with `z.compile`: same answers and messages as the schema, several times faster. */
   data: z.ZodType<T>;
-  /** Kafka message key: keeps one user's (or one metric's) events in order on one partition. */
+  /** Kafka partition key: keeps one user's (or one metric's) events in order on one partition. */
   key(data: T): string;
   /**
-   * The flat row written to the topic, as JSON text with its columns in a fixed order (the
-   * bytes `JSON.stringify` gives for the same object). Money stays a decimal string (exact).
+   * The event's flat row, as the JSON text of each column in `COLUMNS` order (the bytes
+   * `JSON.stringify` gives for each value). Money stays a decimal string (exact).
    */
-  value(base: RowBase, data: T): string;
+  cells(base: RowBase, data: T): string[];
 }
 
 function version<T>(spec: SchemaVersion<T>): SchemaVersion<unknown> {
   return { ...spec, data: z.compile(spec.data) } as SchemaVersion<unknown>;
 }
 
-/** `{"id":…,"version":…,"timestamp_ms":…,"received_at_ms":…` — the row's opening, unclosed. */
-function baseText(base: RowBase): string {
-  return `{"id":${jsonString(base.id)},"version":${jsonNumber(base.version)},"timestamp_ms":${jsonNumber(base.timestamp_ms)},"received_at_ms":${jsonNumber(base.received_at_ms)}`;
-}
+/**
+ * The columns of each event type's row, in order: the columns of its `<stream>_queue` Kafka
+ * table (migrations/clickhouse/0015_batch_messages.sql), where each is an array in a message.
+ */
+export const COLUMNS: Record<EventType, readonly string[]> = {
+  ticket_sale: [
+    'id',
+    'version',
+    'timestamp_ms',
+    'received_at_ms',
+    'event_id',
+    'order_id',
+    'user_id',
+    'category',
+    'quantity',
+    'amount',
+    'currency',
+    'channel',
+    'country',
+    'city',
+  ],
+  user_interaction: [
+    'id',
+    'version',
+    'timestamp_ms',
+    'received_at_ms',
+    'event_id',
+    'user_id',
+    'session_id',
+    'action',
+    'page',
+    'referrer',
+  ],
+  system_metric: [
+    'id',
+    'version',
+    'timestamp_ms',
+    'received_at_ms',
+    'name',
+    'value',
+    'unit',
+    'tag_keys',
+    'tag_values',
+  ],
+};
 
 export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
   ticket_sale: new Map([
@@ -47,24 +89,23 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
       version({
         data: ticketSaleV1,
         key: (d) => d.user_id,
-        value: function ticketSaleRow(base, d) {
-          const { country, city = '' } = d.location;
-          // Usually no text needs escaping: then quotes go in the template, half the pieces.
-          if (
-            isPlainText(base.id) &&
-            isPlainText(d.event_id) &&
-            isPlainText(d.order_id) &&
-            isPlainText(d.user_id) &&
-            isPlainText(d.category) &&
-            isPlainText(d.amount) &&
-            isPlainText(d.currency) &&
-            isPlainText(d.channel) &&
-            isPlainText(country) &&
-            isPlainText(city)
-          ) {
-            return `{"id":"${base.id}","version":${jsonNumber(base.version)},"timestamp_ms":${jsonNumber(base.timestamp_ms)},"received_at_ms":${jsonNumber(base.received_at_ms)},"event_id":"${d.event_id}","order_id":"${d.order_id}","user_id":"${d.user_id}","category":"${d.category}","quantity":${jsonNumber(d.quantity)},"amount":"${d.amount}","currency":"${d.currency}","channel":"${d.channel}","country":"${country}","city":"${city}"}`;
-          }
-          return `${baseText(base)},"event_id":${jsonString(d.event_id)},"order_id":${jsonString(d.order_id)},"user_id":${jsonString(d.user_id)},"category":${jsonString(d.category)},"quantity":${jsonNumber(d.quantity)},"amount":${jsonString(d.amount)},"currency":${jsonString(d.currency)},"channel":${jsonString(d.channel)},"country":${jsonString(country)},"city":${jsonString(city)}}`;
+        cells: function ticketSaleRow(base, d) {
+          return [
+            jsonString(base.id),
+            jsonNumber(base.version),
+            jsonNumber(base.timestamp_ms),
+            jsonNumber(base.received_at_ms),
+            jsonString(d.event_id),
+            jsonString(d.order_id),
+            jsonString(d.user_id),
+            jsonString(d.category),
+            jsonNumber(d.quantity),
+            jsonString(d.amount),
+            jsonString(d.currency),
+            jsonString(d.channel),
+            jsonString(d.location.country),
+            jsonString(d.location.city ?? ''),
+          ];
         },
       }),
     ],
@@ -75,20 +116,19 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
       version({
         data: userInteractionV1,
         key: (d) => d.user_id,
-        value: function userInteractionRow(base, d) {
-          const { page = '', referrer = '' } = d;
-          if (
-            isPlainText(base.id) &&
-            isPlainText(d.event_id) &&
-            isPlainText(d.user_id) &&
-            isPlainText(d.session_id) &&
-            isPlainText(d.action) &&
-            isPlainText(page) &&
-            isPlainText(referrer)
-          ) {
-            return `{"id":"${base.id}","version":${jsonNumber(base.version)},"timestamp_ms":${jsonNumber(base.timestamp_ms)},"received_at_ms":${jsonNumber(base.received_at_ms)},"event_id":"${d.event_id}","user_id":"${d.user_id}","session_id":"${d.session_id}","action":"${d.action}","page":"${page}","referrer":"${referrer}"}`;
-          }
-          return `${baseText(base)},"event_id":${jsonString(d.event_id)},"user_id":${jsonString(d.user_id)},"session_id":${jsonString(d.session_id)},"action":${jsonString(d.action)},"page":${jsonString(page)},"referrer":${jsonString(referrer)}}`;
+        cells: function userInteractionRow(base, d) {
+          return [
+            jsonString(base.id),
+            jsonNumber(base.version),
+            jsonNumber(base.timestamp_ms),
+            jsonNumber(base.received_at_ms),
+            jsonString(d.event_id),
+            jsonString(d.user_id),
+            jsonString(d.session_id),
+            jsonString(d.action),
+            jsonString(d.page ?? ''),
+            jsonString(d.referrer ?? ''),
+          ];
         },
       }),
     ],
@@ -99,8 +139,18 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
       version({
         data: systemMetricV1,
         key: (d) => d.name,
-        value: function systemMetricRow(base, d) {
-          return `${baseText(base)},"name":${jsonString(d.name)},"value":${jsonNumber(d.value)},"unit":${jsonString(d.unit ?? '')},"tag_keys":${jsonStringArray(Object.keys(d.tags))},"tag_values":${jsonStringArray(Object.values(d.tags))}}`;
+        cells: function systemMetricRow(base, d) {
+          return [
+            jsonString(base.id),
+            jsonNumber(base.version),
+            jsonNumber(base.timestamp_ms),
+            jsonNumber(base.received_at_ms),
+            jsonString(d.name),
+            jsonNumber(d.value),
+            jsonString(d.unit ?? ''),
+            jsonStringArray(Object.keys(d.tags)),
+            jsonStringArray(Object.values(d.tags)),
+          ];
         },
       }),
     ],

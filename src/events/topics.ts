@@ -14,7 +14,12 @@ export function topicNames(prefix: string): Record<TopicName, string> {
   };
 }
 
-const PARTITIONS: Record<TopicName, number> = {
+/**
+ * Partitions of each topic, as `npm run migrate` creates them. The API packs a request's rows
+ * into one message per partition (src/events/topic-messages.ts) and sends it to that partition
+ * explicitly, so a topic must have at least this many; one created with more uses only these.
+ */
+export const PARTITIONS: Record<TopicName, number> = {
   ticket_sale: 6,
   user_interaction: 6,
   system_metric: 3,

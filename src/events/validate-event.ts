@@ -5,8 +5,7 @@
 import { z } from 'zod';
 import './zod-errors.js';
 import { envelopeSchema, MAX_FUTURE_SKEW_MS, type EventType } from './envelope.js';
-import { flatString } from './json-text.js';
-import { SCHEMAS } from './registry.js';
+import { COLUMNS, SCHEMAS } from './registry.js';
 
 /** One reason a record was rejected; `path` is a JSON path like `data.quantity`. */
 export interface FieldError {
@@ -19,8 +18,10 @@ export interface AcceptedEvent {
   id: string;
   eventType: EventType;
   key: string;
-  /** The Kafka message value: the flat row as JSON text, columns in the registry's order. */
-  value: string;
+  /** The flat row's columns as JSON text, in the registry's `COLUMNS` order. */
+  cells: readonly string[];
+  /** The flat row as one JSON object's text (what `JSON.stringify` gives for `row`). */
+  readonly value: string;
   /** The show (`data.event_id`) for sales and interactions; undefined for system metrics. */
   showId: string | undefined;
   /** The same row as an object, parsed from `value` when read (the API itself never reads it). */
@@ -45,9 +46,14 @@ class Accepted implements AcceptedEvent {
     readonly id: string,
     readonly eventType: EventType,
     readonly key: string,
-    readonly value: string,
+    readonly cells: readonly string[],
     readonly showId: string | undefined,
   ) {}
+
+  get value(): string {
+    const columns = COLUMNS[this.eventType];
+    return `{${this.cells.map((cell, i) => `"${columns[i]}":${cell}`).join(',')}}`;
+  }
 
   get row(): Record<string, unknown> {
     return JSON.parse(this.value) as Record<string, unknown>;
@@ -91,7 +97,7 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
   }
 
   const id = envelope.data.id.toLowerCase();
-  const value = schema.value(
+  const cells = schema.cells(
     {
       id,
       version: envelope.data.version,
@@ -105,7 +111,7 @@ export function validateEvent(record: unknown, receivedAtMs: number): Validation
     id,
     envelope.data.event_type,
     schema.key(parsed.data),
-    flatString(value),
+    cells,
     typeof showId === 'string' ? showId : undefined,
   );
 }
