@@ -1,7 +1,8 @@
 /**
  * Asks ClickHouse which Kafka records one of its Kafka tables cannot read: the records are
- * inserted into a Memory copy of the Kafka table (its parser) and the SELECT of every view that
- * reads the table runs over them (their conversions, such as `toUUID`). A failing batch is
+ * inserted into a Memory copy of the Kafka table (its parser), and the SELECT of every view that
+ * reads the table, and of every view that reads those views' rows, runs over them (the ARRAY
+ * JOIN of a batch, then conversions such as `toUUID`). A failing batch is
  * bisected down to the records that fail on their own. Used by `npm run kafka -- skip-poison`
  * (src/events/poison-skip.ts); `drop()` removes the copy.
  */
@@ -33,13 +34,29 @@ export async function createPoisonCheck({ clickhouse, database, queue }: PoisonC
       format: 'JSONEachRow',
     })
     .then((r) => r.json<{ name: string; create_table_query: string }>());
-  const source = `\\b${database}\\.${queue}\\b`;
-  const selects = views
-    .filter((v) => new RegExp(source).test(v.create_table_query))
-    .map((v) => {
-      const at = v.create_table_query.indexOf(' AS SELECT ');
-      return v.create_table_query.slice(at + 4).replace(new RegExp(source, 'g'), `${database}.${scratch}`);
-    });
+  const reads = (name: string) => new RegExp(`\\b${database}\\.${name}\\b`, 'g');
+  const selectOf = (query: string) => query.slice(query.indexOf(' AS SELECT ') + 4);
+  // The views that read the Kafka table (the ARRAY JOIN of a batch, or the quarantine's copy)...
+  const first = views
+    .filter((v) => reads(queue).test(v.create_table_query))
+    .map((v) => ({
+      name: v.name,
+      target: / TO \w+\.(\w+)/.exec(v.create_table_query)?.[1],
+      select: selectOf(v.create_table_query).replace(reads(queue), `${database}.${scratch}`),
+    }));
+  // ...and the views that read their rows (the dedup view's conversions, such as toUUID): from
+  // the first view on 18.16, from its target table on current ClickHouse.
+  const second = first.flatMap((f) =>
+    views
+      .filter((v) => [f.name, f.target].some((n) => n !== undefined && reads(n).test(v.create_table_query)))
+      .map((v) => {
+        let select = selectOf(v.create_table_query);
+        for (const n of [f.name, f.target])
+          if (n !== undefined) select = select.replace(reads(n), `(${f.select})`);
+        return select;
+      }),
+  );
+  const selects = [...first.map((f) => f.select), ...second];
 
   /** The error reading these records gives, or undefined when ClickHouse reads them all. */
   async function failure(records: string[]): Promise<string | undefined> {
