@@ -2,16 +2,22 @@
  * Loads a day of dedup history straight into a pipeline's sales dedup sets, as if those ids had
  * been ingested in the previous slot: the benchmarks measure with the history present.
  */
-import type { IsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
+import type { ClickHouseClient } from '@clickhouse/client';
 
 const CHUNK = 10_000_000;
 
 /** Inserts `ids` random ids into the previous slot's set; returns that set's name. */
-export async function loadDedupHistory(p: IsolatedPipeline, ids: number): Promise<string> {
+export async function loadDedupHistory(
+  p: { clickhouse: ClickHouseClient; database: string },
+  ids: number,
+): Promise<string> {
   // The slot length the views were created with, and the server's clock (as the horizon job reads them).
-  const [row] = await p.query<{ slot: number; now: number }>(
-    `SELECT (SELECT any(slot_seconds) FROM ${p.database}.dedup_settings) AS slot, toUInt32(now()) AS now`,
-  );
+  const [row] = await p.clickhouse
+    .query({
+      query: `SELECT (SELECT any(slot_seconds) FROM ${p.database}.dedup_settings) AS slot, toUInt32(now()) AS now`,
+      format: 'JSONEachRow',
+    })
+    .then((r) => r.json<{ slot: number; now: number }>());
   const set = `ticket_sales_seen_${(Math.floor(Number(row?.now) / Number(row?.slot)) + 3) % 4}`;
   // numbers(0) is unbounded on 18.16, hence the loop's bound.
   for (let done = 0; done < ids; done += CHUNK) {

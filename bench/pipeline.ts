@@ -1,54 +1,80 @@
 /**
- * `npm run bench:pipeline -- [--rates 1000,4000] [--minutes 10] [--history 86400000]
- * [--history-sales 8640000] [--batch 100]`: sustained throughput with no growing lag.
+ * `npm run bench:pipeline -- [--rates 30000] [--minutes 10] [--mix onsale] [--batch 1000]
+ * [--api 2] [--clients 2] [--burst 1000000] [--history 86400000] [--history-sales 8640000]`:
+ * sustained throughput and a burst, end to end, against the broker's own producer benchmark.
  *
- * 1. Baseline: the broker's own producer benchmark (ProducerPerformance, the class behind
- *    kafka-producer-perf-test, same version as the broker) sends real sale rows with the API's
- *    producer settings (acks=all, idempotent, gzip) as fast as it can, on the same machine.
- * 2. An isolated pipeline (own database and topics, the service's heartbeats and fraud rule
- *    runner) is loaded with a day of dedup history (`--history` ids, written straight into the
- *    sales dedup sets) and a day of sales for the fraud rules (`--history-sales` rows in
- *    ticket_sales_ids and sales_by_user).
- * 3. Once the preload's merges are done, one idle minute: ClickHouse's CPU with the rule runner
- *    and heartbeats running, no traffic.
- * 4. Each rate for `--minutes`, through the API over HTTP (requests of `--batch` sales, each
- *    request its own show and buyers). Printed per minute: events/s acknowledged, messages
- *    behind (the ClickHouse consumer group's lag on the sales topic), freshness p50/p95 (202 to
- *    counted in sales_per_minute, every request), the fraud rule runner's lag (now minus its
- *    oldest watermark), active parts, ClickHouse CPU (% of one core) and resident memory.
+ * 1. Baseline: ProducerPerformance (the class behind kafka-producer-perf-test, same version as
+ *    the broker) sends real sale rows, one record each, with the API's producer settings
+ *    (acks=all, idempotent, gzip) as fast as it can, on the same machine.
+ * 2. The real service, isolated by its environment only (own ClickHouse database, topic prefix
+ *    and Postgres database, migrated by `npm run migrate`): `--api` processes of `npm start`,
+ *    the first with roles api and rules (the fraud rule runner), the others api only. Loaded
+ *    with a day of dedup history (`--history` ids in the sales dedup sets) and a day of sales
+ *    for the fraud rules (`--history-sales` rows); then one idle minute.
+ * 3. Sustained: each rate (events/s) for `--minutes`, sent by `--clients` load-client processes
+ *    (bench/load-client.ts) spreading requests of `--batch` events over the API processes in
+ *    turn. `--mix onsale` is 1 sale : 10 interactions : 1 metric per request, each request its
+ *    own show. Per minute: events/s acknowledged, messages behind (ClickHouse's consumer groups
+ *    on the three event topics), freshness p50/p95 (202 until the request's sales are all in
+ *    sales_per_minute), the fraud runner's lag, parts created per second and the merge backlog,
+ *    and CPU microseconds per acknowledged event of the API processes, the broker, ClickHouse
+ *    and the load clients, from /proc.
+ * 4. Burst: `--burst` sales for one show, posted by two clients of 1,000 per request as fast as
+ *    they can; printed per second: acknowledged, counted in sales_per_minute, messages behind;
+ *    then how long after the last 202 every acknowledged sale was counted.
  *
- * Needs the local stack (`npm run stack -- up`): it reads ClickHouse's pid for CPU and memory.
+ * Needs the local stack (`npm run stack -- up`): it reads the broker's and ClickHouse's pids.
  */
-import { serve } from '@hono/node-server';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
+import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
 import { loadConfig } from '../src/config.js';
-import { createIsolatedPipeline, type IsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
+import { createConsumerLag } from '../src/events/consumer-lag.js';
+import { topicNames, type TopicName } from '../src/events/topics.js';
 import { validateEvent, isAccepted } from '../src/events/validate-event.js';
 import { clickHouseService } from '../scripts/stack/clickhouse.js';
+import { kafkaService } from '../scripts/stack/kafka.js';
 import { stackDirs } from '../scripts/stack/service.js';
+import {
+  createScratchPostgres,
+  createServiceProcess,
+  freePort,
+  runTsx,
+  type ServiceProcess,
+} from '../scripts/service-process.js';
 import { loadDedupHistory } from './dedup-history.js';
 import { describeRun, fmtMs, median, percentile } from './machine.js';
+import { cpuSecondsOf, procUsage } from './proc.js';
 import { taggedEvents } from './tagged-events.js';
 
 const opts = new Command('bench:pipeline')
-  .option('--rates <list>', 'sales per second, comma-separated', '1000,4000')
-  .option('--minutes <n>', 'minutes per rate', (v) => Number(v), 10)
-  .option('--history <ids>', 'ids preloaded into the sales dedup sets', (v) => Number(v), 86_400_000)
-  .option('--history-sales <rows>', 'sales preloaded for the fraud rules', (v) => Number(v), 8_640_000)
-  .option('--batch <n>', 'sales per request', (v) => Number(v), 100)
-  .option('--baseline-records <n>', 'records sent by ProducerPerformance', (v) => Number(v), 2_000_000)
+  .option('--rates <list>', 'events per second, comma-separated', '30000')
+  .option('--minutes <n>', 'minutes per rate', Number, 10)
+  .option('--mix <mix>', 'onsale (1 sale : 10 interactions : 1 metric) or sales', 'onsale')
+  .option('--batch <n>', 'events per request', Number, 1000)
+  .option('--api <n>', 'API processes (npm start)', Number, 2)
+  .option('--clients <n>', 'load client processes for the sustained rates', Number, 2)
+  .option('--burst <sales>', 'sales of the burst (0: no burst)', Number, 1_000_000)
+  .option('--history <ids>', 'ids preloaded into the sales dedup sets', Number, 86_400_000)
+  .option('--history-sales <rows>', 'sales preloaded for the fraud rules', Number, 8_640_000)
+  .option('--baseline-records <n>', 'records sent by ProducerPerformance', Number, 2_000_000)
   .parse()
   .opts<{
     rates: string;
     minutes: number;
+    mix: string;
+    batch: number;
+    api: number;
+    clients: number;
+    burst: number;
     history: number;
     historySales: number;
-    batch: number;
     baselineRecords: number;
   }>();
 const rates = opts.rates.split(',').map(Number);
@@ -56,10 +82,16 @@ const rates = opts.rates.split(',').map(Number);
 const config = loadConfig();
 const dirs = stackDirs(config);
 const clickhousePid = clickHouseService(dirs).pid();
-if (clickhousePid === undefined) throw new Error('bench:pipeline needs the local stack: npm run stack -- up');
+const brokerPid = kafkaService(dirs).pid();
+if (clickhousePid === undefined || brokerPid === undefined)
+  throw new Error('bench:pipeline needs the local stack: npm run stack -- up');
 const API_KEY = 'bench-pipeline-key';
 const POM = new URL('./kafka-tools/pom.xml', import.meta.url).pathname;
+const RULES = new URL('../src/fraud/rules/', import.meta.url).pathname;
+const REPO = new URL('../', import.meta.url).pathname;
+const EVENT_TOPICS: TopicName[] = ['ticket_sale', 'user_interaction', 'system_metric'];
 const log = (line: string) => console.log(line);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** ProducerPerformance over real sale rows, into a topic shaped like the sales topic; returns records/s. */
 async function producerPerfBaseline(): Promise<number> {
@@ -119,83 +151,121 @@ async function producerPerfBaseline(): Promise<number> {
   return Number(match[1]);
 }
 
-/** ClickHouse's CPU seconds so far and resident memory, from /proc. */
-function clickhouseUsage(): { cpuSeconds: number; rssBytes: number } {
-  const stat = readFileSync(`/proc/${clickhousePid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${clickhousePid}/status`, 'utf8'));
-  return { cpuSeconds: ticks / 100, rssBytes: Number(rss?.[1] ?? 0) * 1024 };
-}
+const database = `bench_pipe_${Date.now().toString(36)}`;
+const topicPrefix = `${database}.`;
+const clickhouse: ClickHouseClient = createClickHouse(config, { request_timeout: 600_000 });
+const query = async <T>(sql: string): Promise<T[]> =>
+  (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<T>();
+const kafka = createKafka(config);
+const admin = kafka.admin();
+const lag = createConsumerLag({ admin, topicPrefix, database });
 
-async function preload(p: IsolatedPipeline): Promise<void> {
+async function preload(): Promise<void> {
   const started = performance.now();
-  const rssBefore = clickhouseUsage().rssBytes;
+  const rssBefore = procUsage(clickhousePid).rssBytes;
   // numbers(0) is unbounded on 18.16: skip empty loads.
-  if (opts.history > 0) await preloadIds(p, started, rssBefore);
-  if (opts.historySales > 0) await preloadSales(p);
+  if (opts.history > 0) {
+    const set = await loadDedupHistory({ clickhouse, database }, opts.history);
+    const grew = procUsage(clickhousePid).rssBytes - rssBefore;
+    log(
+      `preloaded ${opts.history.toLocaleString('en')} ids into ${set} (${((performance.now() - started) / 1000).toFixed(0)} s); ClickHouse RSS +${(grew / 2 ** 30).toFixed(2)} GiB`,
+    );
+  }
+  if (opts.historySales > 0) {
+    const salesStarted = performance.now();
+    const perSecond = opts.historySales / 86_400;
+    for (const [table, columns, values] of [
+      [
+        'ticket_sales_ids',
+        'id, ingested_at, event_time, timestamp_ms, event_id, order_id, user_id, amount, currency, country',
+        `generateUUIDv4(), t, t, toUInt64(t) * 1000, concat('history-', toString(i % 500)), concat('order-', toString(i)), concat('user-', toString(i % 200000)), toDecimal64(120.5, 4), 'EUR', 'DE'`,
+      ],
+      [
+        'sales_by_user',
+        'user_id, event_time, timestamp_ms, id, country',
+        `concat('user-', toString(i % 200000)), t, toUInt64(t) * 1000, generateUUIDv4(), 'DE'`,
+      ],
+    ] as const) {
+      for (let done = 0; done < opts.historySales; done += 2_000_000) {
+        const n = Math.min(2_000_000, opts.historySales - done);
+        await clickhouse.command({
+          query: `INSERT INTO ${database}.${table} (${columns})
+                  SELECT ${values} FROM (
+                    SELECT number + ${done} AS i,
+                           toDateTime(toUInt32(now()) - 86400 + toUInt32(i / ${perSecond})) AS t
+                    FROM numbers(${n}))`,
+        });
+      }
+    }
+    log(
+      `preloaded ${opts.historySales.toLocaleString('en')} sales over the last day into ticket_sales_ids and sales_by_user (${((performance.now() - salesStarted) / 1000).toFixed(0)} s)`,
+    );
+  }
   // The preloaded day counts as evaluated: the runner starts from now, as a running service would.
-  await p.clickhouse.insert({
-    table: `${p.database}.fraud_rule_runs`,
-    values: p.fraudRules.rules.map((rule) => ({
-      rule,
-      evaluated_to: Math.floor(Date.now() / 1000),
-      ran_at: Math.floor(Date.now() / 1000),
-    })),
+  const now = Math.floor(Date.now() / 1000);
+  const rules = readdirSync(RULES)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.replace(/\.sql$/, ''));
+  await clickhouse.insert({
+    table: `${database}.fraud_rule_runs`,
+    values: rules.map((rule) => ({ rule, evaluated_to: now, ran_at: now })),
     format: 'JSONEachRow',
   });
-}
-
-async function preloadIds(p: IsolatedPipeline, started: number, rssBefore: number): Promise<void> {
-  const set = await loadDedupHistory(p, opts.history);
-  const grew = clickhouseUsage().rssBytes - rssBefore;
-  log(
-    `preloaded ${opts.history.toLocaleString('en')} ids into ${set} (${((performance.now() - started) / 1000).toFixed(0)} s); ClickHouse RSS +${(grew / 2 ** 30).toFixed(2)} GiB = ${(grew / 2 ** 20 / (opts.history / 1e6)).toFixed(1)} MiB per million ids`,
-  );
-}
-
-async function preloadSales(p: IsolatedPipeline): Promise<void> {
-  const salesStarted = performance.now();
-  const perSecond = opts.historySales / 86_400;
-  for (const [table, columns, values] of [
-    [
-      'ticket_sales_ids',
-      'id, ingested_at, event_time, timestamp_ms, event_id, order_id, user_id, amount, currency, country',
-      `generateUUIDv4(), t, t, toUInt64(t) * 1000, concat('history-', toString(i % 500)), concat('order-', toString(i)), concat('user-', toString(i % 200000)), toDecimal64(120.5, 4), 'EUR', 'DE'`,
-    ],
-    [
-      'sales_by_user',
-      'user_id, event_time, timestamp_ms, id, country',
-      `concat('user-', toString(i % 200000)), t, toUInt64(t) * 1000, generateUUIDv4(), 'DE'`,
-    ],
-  ] as const) {
-    for (let done = 0; done < opts.historySales; done += 2_000_000) {
-      const n = Math.min(2_000_000, opts.historySales - done);
-      await p.clickhouse.command({
-        query: `INSERT INTO ${p.database}.${table} (${columns})
-                SELECT ${values} FROM (
-                  SELECT number + ${done} AS i,
-                         toDateTime(toUInt32(now()) - 86400 + toUInt32(i / ${perSecond})) AS t
-                  FROM numbers(${n}))`,
-      });
-    }
-  }
-  log(
-    `preloaded ${opts.historySales.toLocaleString('en')} sales over the last day into ticket_sales_ids and sales_by_user (${((performance.now() - salesStarted) / 1000).toFixed(0)} s)`,
-  );
-}
-
-/** Waits until the preload's background merges are done, so the idle minute measures idling. */
-async function settleMerges(p: IsolatedPipeline): Promise<void> {
-  const started = performance.now();
   for (;;) {
-    const [row] = await p.query<{ n: string }>(
-      `SELECT count() AS n FROM system.merges WHERE database = '${p.database}'`,
+    const [row] = await query<{ n: string }>(
+      `SELECT count() AS n FROM system.merges WHERE database = '${database}'`,
     );
     if (Number(row?.n) === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
   }
-  log(`preload merges settled (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+/** Parts inserted so far in the database (MergeTree block numbers are per table), merges running, busiest partition. */
+async function partsState(): Promise<{ inserted: number; merges: number; mostActive: number }> {
+  const where = `database = '${database}'`;
+  const [blocks] = await query<{ n: string }>(
+    `SELECT sum(m) AS n FROM (SELECT table, max(max_block_number) AS m FROM system.parts WHERE ${where} GROUP BY table)`,
+  );
+  const [merges] = await query<{ n: string }>(`SELECT count() AS n FROM system.merges WHERE ${where}`);
+  const [active] = await query<{ n: string }>(
+    `SELECT max(c) AS n FROM (SELECT count() AS c FROM system.parts WHERE ${where} AND active GROUP BY table, partition_id)`,
+  );
+  return {
+    inserted: Number(blocks?.n ?? 0),
+    merges: Number(merges?.n ?? 0),
+    mostActive: Number(active?.n ?? 0),
+  };
+}
+
+async function behind(): Promise<number> {
+  let sum = 0;
+  for (const topic of EVENT_TOPICS) sum += await lag.messagesBehind(topic);
+  return sum;
+}
+
+interface Ack {
+  tag: string;
+  at: number;
+  sales: number;
+  events: number;
+}
+
+/** Starts a load client process; `onAck` hears every acknowledged request. */
+function loadClient(args: string[], onAck: (ack: Ack) => void, onFail: () => void) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'bench/load-client.ts'), '--key', API_KEY, ...args],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const done = new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const message = JSON.parse(line) as { t: string } & Partial<Ack>;
+      if (message.t === 'ack') onAck(message as Ack);
+      else if (message.t === 'fail') onFail();
+    });
+    child.once('exit', () => resolve());
+  });
+  return { pid: () => child.pid, done };
 }
 
 interface Minute {
@@ -203,149 +273,268 @@ interface Minute {
   latencies: number[];
 }
 
-async function runRate(p: IsolatedPipeline, url: string, rate: number, minutes: number, label: string) {
-  const pending = new Map<string, { at: number; minute: number }>();
-  const perMinute: Minute[] = Array.from({ length: minutes }, () => ({ acked: 0, latencies: [] }));
-  const started = performance.now();
-  const end = started + minutes * 60_000;
-  const interval = (opts.batch / rate) * 1000;
-  let sending = true;
-  let errors = 0;
-  let seq = 0;
+interface RateResult {
+  rate: number;
+  minutes: {
+    acked: number;
+    behind: number;
+    p95: number;
+    apiUs: number;
+    brokerUs: number;
+    clickhouseUs: number;
+  }[];
+}
 
+async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult> {
+  const minutes = opts.minutes;
+  const pending = new Map<string, { at: number; minute: number; sales: number }>();
+  const perMinute: Minute[] = Array.from({ length: minutes }, () => ({ acked: 0, latencies: [] }));
+  const started = Date.now();
+  let failures = 0;
+  const clients = Array.from({ length: opts.clients }, (_, i) =>
+    loadClient(
+      [
+        '--urls',
+        apis.map((a) => a.baseUrl).join(','),
+        '--rate',
+        String(rate / opts.clients),
+        '--seconds',
+        String(minutes * 60),
+        '--batch',
+        String(opts.batch),
+        '--mix',
+        opts.mix,
+        '--label',
+        `r${rate}c${i}`,
+        '--concurrency',
+        '32',
+      ],
+      (ack) => {
+        const minute = Math.min(minutes - 1, Math.floor((ack.at - started) / 60_000));
+        perMinute[minute]!.acked += ack.events;
+        pending.set(ack.tag, { at: ack.at, minute, sales: ack.sales });
+      },
+      () => (failures += 1),
+    ),
+  );
+  let sending = true;
   const poller = (async function pollFreshness() {
     while (sending || pending.size > 0) {
       const tags = [...pending.keys()].slice(0, 500);
       if (tags.length > 0) {
-        const rows = await p.query<{ tag: string; n: string }>(
-          `SELECT event_id AS tag, sum(orders) AS n FROM ${p.database}.sales_per_minute
+        const rows = await query<{ tag: string; n: string }>(
+          `SELECT event_id AS tag, sum(orders) AS n FROM ${database}.sales_per_minute
            WHERE event_id IN (${tags.map((t) => `'${t}'`).join(', ')}) GROUP BY tag`,
         );
-        const now = performance.now();
+        const now = Date.now();
         for (const r of rows) {
           const s = pending.get(r.tag);
-          if (s && Number(r.n) >= opts.batch) {
+          if (s && Number(r.n) >= s.sales) {
             perMinute[s.minute]?.latencies.push(now - s.at);
             pending.delete(r.tag);
           }
         }
       }
-      if (!sending && performance.now() - end > 60_000) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!sending && Date.now() - started > minutes * 60_000 + 60_000) break;
+      await sleep(50);
     }
   })();
 
-  const sender = (async function send() {
-    const inFlight = new Set<Promise<void>>();
-    let due = started;
-    while (performance.now() < end) {
-      due += interval;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      if (inFlight.size >= 64) await Promise.race(inFlight);
-      const tag = `${label}-${seq++}`;
-      const body = JSON.stringify(taggedEvents('sale', tag, opts.batch));
-      const request = fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-        body,
-      })
-        .then(async (res) => {
-          await res.arrayBuffer();
-          const at = performance.now();
-          const minute = Math.min(minutes - 1, Math.floor((at - started) / 60_000));
-          if (res.status !== 202) {
-            errors += 1;
-            return;
-          }
-          perMinute[minute]!.acked += opts.batch;
-          pending.set(tag, { at, minute });
-        })
-        .catch(() => {
-          errors += 1;
-        })
-        .finally(() => inFlight.delete(request));
-      inFlight.add(request);
-    }
-    await Promise.all(inFlight);
-  })();
-
-  log(`\n${rate.toLocaleString('en')} sales/s offered, ${opts.batch} per request, ${minutes} min`);
   log(
-    'minute | acked/s | behind (msgs) | fresh p50 | fresh p95 | runner lag | active parts | CH CPU % | CH RSS',
+    `\n${rate.toLocaleString('en')} events/s offered (${opts.mix}), ${opts.batch} per request, ${opts.api} API processes, ${opts.clients} clients, ${minutes} min`,
   );
   log(
-    '------ | ------- | ------------- | --------- | --------- | ---------- | ------------ | -------- | ------',
+    'minute | acked/s | behind (msgs) | fresh p50 | fresh p95 | runner lag | parts/s | merges | most parts | µs/event: API | broker | ClickHouse | clients | CH RSS',
   );
-  let usage = clickhouseUsage();
-  const rows: { acked: number; behind: number }[] = [];
+  log(
+    '------ | ------- | ------------- | --------- | --------- | ---------- | ------- | ------ | ---------- | ------------- | ------ | ---------- | ------- | ------',
+  );
+  const apiPids = () => apis.map((a) => a.pid());
+  const clientPids = () => clients.map((c) => c.pid());
+  let cpu = {
+    api: cpuSecondsOf(apiPids()),
+    broker: procUsage(brokerPid).cpuSeconds,
+    ch: procUsage(clickhousePid).cpuSeconds,
+    clients: cpuSecondsOf(clientPids()),
+  };
+  let parts = await partsState();
+  const result: RateResult = { rate, minutes: [] };
   for (let m = 0; m < minutes; m++) {
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.max(0, started + (m + 1) * 60_000 - performance.now())),
+    await sleep(Math.max(0, started + (m + 1) * 60_000 - Date.now()));
+    const messagesBehind = await behind();
+    const [runner] = await query<{ lag: string }>(
+      `SELECT toUInt32(now()) - min(m) AS lag FROM (SELECT rule, toUInt32(max(evaluated_to)) AS m FROM ${database}.fraud_rule_runs GROUP BY rule)`,
     );
-    const behind = await p.messagesBehind('ticket_sale');
-    const [lag] = await p.query<{ lag: string }>(
-      `SELECT toUInt32(now()) - min(m) AS lag FROM (SELECT rule, toUInt32(max(evaluated_to)) AS m FROM ${p.database}.fraud_rule_runs GROUP BY rule)`,
-    );
-    const [parts] = await p.query<{ n: string }>(
-      `SELECT count() AS n FROM system.parts WHERE database = '${p.database}' AND active`,
-    );
-    const now = clickhouseUsage();
-    const cpu = ((now.cpuSeconds - usage.cpuSeconds) / 60) * 100;
-    usage = now;
+    const nowParts = await partsState();
+    const now = {
+      api: cpuSecondsOf(apiPids()),
+      broker: procUsage(brokerPid).cpuSeconds,
+      ch: procUsage(clickhousePid).cpuSeconds,
+      clients: cpuSecondsOf(clientPids()),
+    };
     const min = perMinute[m]!;
-    rows.push({ acked: min.acked / 60, behind });
+    const us = (seconds: number) => (min.acked > 0 ? (seconds * 1e6) / min.acked : NaN);
+    const row = {
+      acked: min.acked / 60,
+      behind: messagesBehind,
+      p95: percentile(min.latencies, 95),
+      apiUs: us(now.api - cpu.api),
+      brokerUs: us(now.broker - cpu.broker),
+      clickhouseUs: us(now.ch - cpu.ch),
+    };
+    result.minutes.push(row);
     log(
-      `${String(m + 1).padStart(6)} | ${(min.acked / 60).toFixed(0).padStart(7)} | ${String(behind).padStart(13)} | ${fmtMs(percentile(min.latencies, 50))} | ${fmtMs(percentile(min.latencies, 95))} | ${`${lag?.lag ?? '?'} s`.padStart(10)} | ${String(parts?.n).padStart(12)} | ${cpu.toFixed(0).padStart(8)} | ${(now.rssBytes / 2 ** 30).toFixed(2)} GiB`,
+      [
+        String(m + 1).padStart(6),
+        row.acked.toFixed(0).padStart(7),
+        String(messagesBehind).padStart(13),
+        fmtMs(percentile(min.latencies, 50)),
+        fmtMs(row.p95),
+        `${runner?.lag ?? '?'} s`.padStart(10),
+        ((nowParts.inserted - parts.inserted) / 60).toFixed(1).padStart(7),
+        String(nowParts.merges).padStart(6),
+        String(nowParts.mostActive).padStart(10),
+        row.apiUs.toFixed(1).padStart(13),
+        row.brokerUs.toFixed(1).padStart(6),
+        row.clickhouseUs.toFixed(1).padStart(10),
+        us(now.clients - cpu.clients)
+          .toFixed(1)
+          .padStart(7),
+        `${(procUsage(clickhousePid).rssBytes / 2 ** 30).toFixed(2)} GiB`,
+      ].join(' | '),
     );
+    cpu = now;
+    parts = nowParts;
   }
+  await Promise.all(clients.map((c) => c.done));
   sending = false;
-  await sender;
   await poller;
-  if (errors > 0) log(`(${errors} requests failed or were not 202)`);
-  return rows;
+  if (failures > 0) log(`(${failures} requests failed or were not 202)`);
+  return result;
+}
+
+/** The burst: `total` sales for one show, two clients as fast as they can; the trail per second. */
+async function runBurst(apis: ServiceProcess[], total: number): Promise<string> {
+  const show = `burst-${Date.now().toString(36)}`;
+  let acked = 0;
+  let lastAckAt = 0;
+  let failures = 0;
+  const started = Date.now();
+  const clients = [0, 1].map((i) =>
+    loadClient(
+      [
+        '--urls',
+        apis.map((a) => a.baseUrl).join(','),
+        '--total',
+        String(total / 2),
+        '--batch',
+        '1000',
+        '--mix',
+        'sales',
+        '--show',
+        show,
+        '--label',
+        `burst${i}`,
+        '--concurrency',
+        '4',
+      ],
+      (ack) => {
+        acked += ack.sales;
+        lastAckAt = Math.max(lastAckAt, ack.at);
+      },
+      () => (failures += 1),
+    ),
+  );
+  let clientsDone = false;
+  void Promise.all(clients.map((c) => c.done)).then(() => (clientsDone = true));
+  log(
+    `\nburst: ${total.toLocaleString('en')} sales for one show, 2 clients × 1,000 per request, as fast as they can`,
+  );
+  log('second | acked | counted | trailing | behind (msgs)');
+  log('------ | ----- | ------- | -------- | -------------');
+  let counted = 0;
+  for (let second = 1; ; second++) {
+    await sleep(Math.max(0, started + second * 1000 - Date.now()));
+    const [row] = await query<{ n: string }>(
+      `SELECT sum(orders) AS n FROM ${database}.sales_per_minute WHERE event_id = '${show}'`,
+    );
+    counted = Number(row?.n ?? 0);
+    log(
+      `${String(second).padStart(6)} | ${String(acked).padStart(5)} | ${String(counted).padStart(7)} | ${String(acked - counted).padStart(8)} | ${String(await behind()).padStart(13)}`,
+    );
+    if (clientsDone && counted >= acked) break;
+    if (clientsDone && Date.now() - lastAckAt > 120_000) break;
+  }
+  const after = (Date.now() - lastAckAt) / 1000;
+  const line =
+    counted >= acked
+      ? `burst: ${acked.toLocaleString('en')} sales acknowledged in ${((lastAckAt - started) / 1000).toFixed(1)} s (${(acked / ((lastAckAt - started) / 1000)).toFixed(0)}/s), every one counted in sales_per_minute within ${after.toFixed(1)} s of the last 202 (sampled each second)`
+      : `burst: ${(acked - counted).toLocaleString('en')} of ${acked.toLocaleString('en')} acknowledged sales still not counted ${after.toFixed(0)} s after the last 202`;
+  return failures > 0 ? `${line}; ${failures} requests failed` : line;
 }
 
 log(
   describeRun(
-    `npm run bench:pipeline -- --rates ${opts.rates} --minutes ${opts.minutes} --history ${opts.history} --history-sales ${opts.historySales} --batch ${opts.batch}`,
+    `npm run bench:pipeline -- --rates ${opts.rates} --minutes ${opts.minutes} --mix ${opts.mix} --batch ${opts.batch} --api ${opts.api} --clients ${opts.clients} --burst ${opts.burst} --history ${opts.history} --history-sales ${opts.historySales}`,
   ),
 );
 const baseline = await producerPerfBaseline();
-const p = await createIsolatedPipeline({
-  config,
-  name: `bench_pipe_${Date.now().toString(36)}`,
-  apiKey: API_KEY,
-  heartbeatMs: config.KAFKA_HEARTBEAT_MS,
-});
-const server = serve({ fetch: p.app.fetch, hostname: '127.0.0.1', port: 0 });
-await new Promise((resolve) => server.once('listening', resolve));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
+const postgres = await createScratchPostgres(config.DATABASE_URL, database);
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  DATABASE_URL: postgres.url,
+  CLICKHOUSE_DATABASE: database,
+  KAFKA_TOPIC_PREFIX: topicPrefix,
+  INGEST_API_KEYS: `bench:${API_KEY}`,
+  LOG_LEVEL: 'warn',
+};
+const logDir = mkdtempSync(join(tmpdir(), 'ticketpulse-bench-'));
+const apis: ServiceProcess[] = [];
 try {
-  await preload(p);
-  await settleMerges(p);
-  p.fraudRules.start();
-  const before = clickhouseUsage();
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
-  const after = clickhouseUsage();
+  runTsx('src/migrate/cli.ts', [], env);
+  await admin.connect();
+  await preload();
+  for (let i = 0; i < opts.api; i++) {
+    const roles = i === 0 ? 'api,rules' : 'api';
+    const api = createServiceProcess(
+      { ...env, TICKETPULSE_ROLES: roles },
+      await freePort(),
+      join(logDir, `api-${i}.log`),
+    );
+    await api.start();
+    apis.push(api);
+  }
   log(
-    `idle minute (rule runner and heartbeats running, no traffic): ClickHouse CPU ${(((after.cpuSeconds - before.cpuSeconds) / 60) * 100).toFixed(1)} % of one core, RSS ${(after.rssBytes / 2 ** 30).toFixed(2)} GiB`,
+    `${opts.api} service processes (${apis.map((a, i) => `${a.baseUrl} ${i === 0 ? 'api,rules' : 'api'}`).join('; ')}); logs in ${logDir}`,
+  );
+  const before = procUsage(clickhousePid).cpuSeconds;
+  await sleep(60_000);
+  log(
+    `idle minute (rule runner and heartbeats running, no traffic): ClickHouse CPU ${(((procUsage(clickhousePid).cpuSeconds - before) / 60) * 100).toFixed(1)} % of one core, RSS ${(procUsage(clickhousePid).rssBytes / 2 ** 30).toFixed(2)} GiB`,
   );
   const summary: string[] = [];
   for (const rate of rates) {
-    const rows = await runRate(p, url, rate, opts.minutes, `r${rate}`);
-    const sustained = median(rows.map((r) => r.acked));
-    const growing = rows.length > 2 && rows.at(-1)!.behind > Math.max(10 * opts.batch, rows[1]!.behind * 2);
+    const { minutes } = await runRate(apis, rate);
+    const sustained = median(minutes.map((r) => r.acked));
+    const behindList = minutes.map((r) => r.behind);
+    const growing = minutes.length > 2 && behindList.at(-1)! > Math.max(100, behindList[1]! * 2);
     summary.push(
-      `${rate.toLocaleString('en')}/s offered: median ${sustained.toFixed(0)} acked/s = ${(sustained / baseline).toFixed(2)} of ProducerPerformance (${baseline.toFixed(0)}/s); lag ${growing ? 'GREW' : 'did not grow'} (${rows.map((r) => r.behind).join(' → ')})`,
+      `${rate.toLocaleString('en')}/s offered: median ${sustained.toFixed(0)} events/s acknowledged = ${(sustained / baseline).toFixed(2)} × ProducerPerformance (${baseline.toFixed(0)}/s); freshness p95 median ${median(minutes.map((r) => r.p95)).toFixed(0)} ms, worst minute ${Math.max(...minutes.map((r) => r.p95)).toFixed(0)} ms; lag ${growing ? 'GREW' : 'did not grow'} (${behindList.join(' → ')}); µs/event median: API ${median(minutes.map((r) => r.apiUs)).toFixed(1)}, broker ${median(minutes.map((r) => r.brokerUs)).toFixed(1)}, ClickHouse ${median(minutes.map((r) => r.clickhouseUs)).toFixed(1)}`,
     );
   }
+  if (opts.burst > 0) summary.push(await runBurst(apis, opts.burst));
   log('\nsummary');
   for (const line of summary) log(`  ${line}`);
 } finally {
-  server.close();
+  for (const api of apis) await api.stop().catch(() => undefined);
+  await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+  await admin.disconnect().catch(() => undefined);
   // Dropping a database that holds a day of ids can outlast the client's timeout; the server
   // finishes it anyway.
-  await p.close().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+  await clickhouse
+    .command({ query: `DROP DATABASE IF EXISTS ${database}` })
+    .catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+  await clickhouse.close();
+  await postgres.drop().catch(() => undefined);
 }
 process.exit(0);

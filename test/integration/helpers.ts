@@ -1,7 +1,7 @@
 // Shared fixtures for integration tests: isolation by name, polling with deadlines.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import pg from 'pg';
+import { createScratchPostgres } from '../../scripts/service-process.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createInflux, type Influx } from '../../src/clients/influx.js';
 
@@ -32,25 +32,8 @@ export async function eventually<T>(
 }
 
 /** A fresh Postgres database for one test file; `drop()` removes it. */
-export async function createTestDatabase(
-  prefix: string,
-): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = uniqueName(prefix);
-  const admin = new pg.Client({ connectionString: config.DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(config.DATABASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: config.DATABASE_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
+export function createTestDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  return createScratchPostgres(config.DATABASE_URL, uniqueName(prefix));
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a child process or server a test starts). */

@@ -1,11 +1,13 @@
-// The real service (`tsx src/main.ts`) as a child process of the fault suite, so a fault can
-// kill -9 it; its output goes to a log file named in failures.
+// The real service (`tsx src/main.ts`) as a child process, isolated only by its environment:
+// the fault suite kills it with -9, bench:pipeline runs several and reads their CPU from /proc.
+// Its output goes to a log file named in failures.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 
-const REPO = new URL('../../', import.meta.url).pathname;
+const REPO = new URL('../', import.meta.url).pathname;
 const TSX = join(REPO, 'node_modules/.bin/tsx');
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
@@ -33,6 +35,8 @@ export function runTsx(script: string, args: string[], env: NodeJS.ProcessEnv): 
 export interface ServiceProcess {
   baseUrl: string;
   logFile: string;
+  /** The running process's pid (undefined before start and after exit). */
+  pid(): number | undefined;
   /** Starts the process and waits until it answers HTTP. */
   start(): Promise<void>;
   /** kill -9, and waits until it is gone. */
@@ -65,6 +69,7 @@ export function createServiceProcess(env: NodeJS.ProcessEnv, port: number, logFi
   return {
     baseUrl,
     logFile,
+    pid: () => (child?.exitCode === null && child.signalCode === null ? child.pid : undefined),
     async start() {
       if (await answers()) throw new Error(`something already answers on ${baseUrl}`);
       const fd = openSync(logFile, 'a');
@@ -92,4 +97,24 @@ export function createServiceProcess(env: NodeJS.ProcessEnv, port: number, logFi
     kill: () => signal('SIGKILL'),
     stop: () => signal('SIGTERM'),
   };
+}
+
+/** A new Postgres database `name` on the server of `databaseUrl`; `drop()` removes it. */
+export async function createScratchPostgres(
+  databaseUrl: string,
+  name: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
