@@ -24,7 +24,12 @@ import { createConsumerLag } from '../../src/events/consumer-lag.js';
 import { topicNames } from '../../src/events/topics.js';
 import { config, createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
 import { createReconciler, type Reconciliation } from './reconcile.js';
-import { createServiceProcess, freePort, runTsx, type ServiceProcess } from '../../scripts/service-process.js';
+import {
+  createServiceProcess,
+  freePort,
+  runTsx,
+  type ServiceProcess,
+} from '../../scripts/service-process.js';
 import { createTraffic, type Traffic, type TrafficStats } from './traffic.js';
 
 const local = !process.env.KAFKA_BROKERS && !process.env.CLICKHOUSE_URL && !process.env.DATABASE_URL;
