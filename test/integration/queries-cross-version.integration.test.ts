@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { quarantineRow } from '../../src/events/kafka-event-sink.js';
+import type { EventType } from '../../src/events/envelope.js';
+import { COLUMNS } from '../../src/events/registry.js';
+import { batchText } from '../../src/events/topic-messages.js';
 import { isAccepted, validateEvent, type AcceptedEvent } from '../../src/events/validate-event.js';
 import { createClickHouseMigrator, renderMigration } from '../../src/migrate/clickhouse-migrator.js';
 import { readMigrationFiles } from '../../src/migrate/migration-files.js';
@@ -16,6 +19,10 @@ import { ticketSale } from '../fixtures/events.js';
 import { config, uniqueName } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** A batch message as the API would put it on the topic: one row of column arrays. */
+const batchOf = (type: EventType, events: AcceptedEvent[]): Record<string, unknown> =>
+  JSON.parse(batchText(COLUMNS[type], events)) as Record<string, unknown>;
 const queries = loadNamedQueries(`${ROOT}queries`);
 const fraudRules = [...loadNamedQueries(`${ROOT}src/fraud/rules`).values()];
 const capacity = loadNamedQueries(`${ROOT}src/capacity/transitions`);
@@ -202,15 +209,20 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
   // A burst on show-hot: 40 % of its capacity in the last three minutes, for pricing_signals.
   const burst: DimRows = {
     table: 'ticket_sales_queue',
-    rows: Array.from({ length: 10 }, (_, i) => {
-      const sale = ticketSale(
-        { timestamp: new Date(Date.now() - (180 - i * 18) * 1000).toISOString() },
-        { event_id: 'show-hot', category: 'GA', quantity: 4, user_id: `hot-${i}` },
-      );
-      const result = validateEvent(sale, Date.now());
-      if (!isAccepted(result)) throw new Error('burst sale rejected');
-      return result.row as Record<string, unknown>;
-    }),
+    rows: [
+      batchOf(
+        'ticket_sale',
+        Array.from({ length: 10 }, (_, i) => {
+          const sale = ticketSale(
+            { timestamp: new Date(Date.now() - (180 - i * 18) * 1000).toISOString() },
+            { event_id: 'show-hot', category: 'GA', quantity: 4, user_id: `hot-${i}` },
+          );
+          const result = validateEvent(sale, Date.now());
+          if (!isAccepted(result)) throw new Error('burst sale rejected');
+          return result;
+        }),
+      ),
+    ],
   };
   const capacitySteps: (DimRows | NamedQuery)[] = [burst, ...dims, ...capacityRun, raise, ...capacityRun];
   let current: {
@@ -219,18 +231,17 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
   };
 
   beforeAll(async () => {
-    // The rows the API would put on each topic, fed straight into the queue (Null) tables.
+    // The messages the API would put on each topic, fed straight into the queue (Null) tables.
     const accepted = fixture.envelopes.map((e) => validateEvent(e, base + 120_000));
     const bad = accepted.find((r) => !isAccepted(r));
     if (bad) throw new Error(`fixture event rejected: ${JSON.stringify(bad)}`);
-    const rowsOf = (type: string) =>
-      (accepted as AcceptedEvent[]).filter((r) => r.eventType === type).map((r) => r.row);
-    const sales = rowsOf('ticket_sale');
+    const eventsOf = (type: EventType) => (accepted as AcceptedEvent[]).filter((r) => r.eventType === type);
+    const sales = eventsOf('ticket_sale');
     inserts.push(
-      { table: 'ticket_sales_queue', rows: sales.slice(0, 20) },
-      { table: 'ticket_sales_queue', rows: sales.slice(10) }, // overlapping: 10 duplicates
-      { table: 'user_interactions_queue', rows: rowsOf('user_interaction') },
-      { table: 'system_metrics_queue', rows: rowsOf('system_metric') },
+      { table: 'ticket_sales_queue', rows: [batchOf('ticket_sale', sales.slice(0, 20))] },
+      { table: 'ticket_sales_queue', rows: [batchOf('ticket_sale', sales.slice(10))] }, // overlapping: 10 duplicates
+      { table: 'user_interactions_queue', rows: [batchOf('user_interaction', eventsOf('user_interaction'))] },
+      { table: 'system_metrics_queue', rows: [batchOf('system_metric', eventsOf('system_metric'))] },
       {
         table: 'rejected_events_queue',
         rows: fixture.malformed.map((record, index) => {
