@@ -15,6 +15,7 @@
  * old is past the dedup horizon, and 110M ids would hold ~5 GiB in ClickHouse (47.5 MiB per
  * million, README "Benchmarks").
  */
+import { COLUMNS } from '../src/events/registry.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 /** What to load; every count is rows. */
@@ -89,34 +90,89 @@ function rowSource(
     FROM numbers(${n})`;
 }
 
+/**
+ * An INSERT into a stream's Kafka (Null) table of batch rows, as the API writes them
+ * (migrations/clickhouse/0015_batch_messages.sql): one row of column arrays per 1,000 events,
+ * which the view chain explodes with ARRAY JOIN. `exprs` are the columns' values per event.
+ */
+function batchInsert(
+  plan: LoadPlan,
+  queue: string,
+  columns: readonly string[],
+  exprs: readonly string[],
+  from: string,
+): string {
+  return `INSERT INTO ${plan.database}.${queue} (${columns.join(', ')}, heartbeat)
+    SELECT ${columns.map((c) => `groupArray(r_${c})`).join(', ')}, 0
+    FROM (SELECT i AS r_i, ${exprs.map((e, k) => `${e} AS r_${columns[k]}`).join(', ')} FROM (${from}))
+    GROUP BY intDiv(r_i, 1000)`;
+}
+
 function salesInsert(plan: LoadPlan, source: string): string {
-  return `INSERT INTO ${plan.database}.ticket_sales_queue
-      (id, version, timestamp_ms, received_at_ms, event_id, order_id, user_id, category, quantity,
-       amount, currency, channel, country, city, heartbeat)
-    SELECT toString(generateUUIDv4()), 1, ts, ts + 40, concat('show-', toString(show)),
-      concat('order-', toString(i)), concat('user-', toString(cityHash64(i, 3) % ${plan.users})),
-      ${list(CATEGORIES)}[c + 1], q, toString(q * ${list(PRICES)}[c + 1]), 'EUR',
-      ${list(CHANNELS)}[(intDiv(h, 1000) % 4) + 1], 'DE', 'Berlin', 0
-    FROM (SELECT *, intDiv(h, 4000) % 4 AS c, toUInt16(1 + intDiv(h, 16000) % 4) AS q FROM (${source}))`;
+  return batchInsert(
+    plan,
+    'ticket_sales_queue',
+    COLUMNS.ticket_sale,
+    [
+      'toString(generateUUIDv4())',
+      'toUInt16(1)',
+      'ts',
+      'ts + 40',
+      "concat('show-', toString(show))",
+      "concat('order-', toString(i))",
+      `concat('user-', toString(cityHash64(i, 3) % ${plan.users}))`,
+      `${list(CATEGORIES)}[c + 1]`,
+      'q',
+      `toString(q * ${list(PRICES)}[c + 1])`,
+      "'EUR'",
+      `${list(CHANNELS)}[(intDiv(h, 1000) % 4) + 1]`,
+      "'DE'",
+      "'Berlin'",
+    ],
+    `SELECT *, intDiv(h, 4000) % 4 AS c, toUInt16(1 + intDiv(h, 16000) % 4) AS q FROM (${source})`,
+  );
 }
 
 function interactionsInsert(plan: LoadPlan, source: string): string {
-  return `INSERT INTO ${plan.database}.user_interactions_queue
-      (id, version, timestamp_ms, received_at_ms, event_id, user_id, session_id, action, page,
-       referrer, heartbeat)
-    SELECT toString(generateUUIDv4()), 1, ts, ts + 40, concat('show-', toString(show)),
-      concat('user-', toString(u)), concat('session-', toString(u), '-', toString(intDiv(ts, 1800000))),
-      ${list(ACTIONS)}[(intDiv(h, 1000) % ${ACTIONS.length}) + 1], '/shows', '', 0
-    FROM (SELECT *, cityHash64(i, 3) % ${plan.users} AS u FROM (${source}))`;
+  return batchInsert(
+    plan,
+    'user_interactions_queue',
+    COLUMNS.user_interaction,
+    [
+      'toString(generateUUIDv4())',
+      'toUInt16(1)',
+      'ts',
+      'ts + 40',
+      "concat('show-', toString(show))",
+      "concat('user-', toString(u))",
+      "concat('session-', toString(u), '-', toString(intDiv(ts, 1800000)))",
+      `${list(ACTIONS)}[(intDiv(h, 1000) % ${ACTIONS.length}) + 1]`,
+      "'/shows'",
+      "''",
+    ],
+    `SELECT *, cityHash64(i, 3) % ${plan.users} AS u FROM (${source})`,
+  );
 }
 
 function metricsInsert(plan: LoadPlan, offset: number, n: number, startMs: number, spanMs: number): string {
-  return `INSERT INTO ${plan.database}.system_metrics_queue
-      (id, version, timestamp_ms, received_at_ms, name, value, unit, tag_keys, tag_values, heartbeat)
-    SELECT toString(generateUUIDv4()), 1, ts, ts + 40, ${list(METRIC_NAMES)}[(i % ${METRIC_NAMES.length}) + 1],
-      (cityHash64(i, 4) % 100000) / 100., 'ms', ['host'], ['bench'], 0
-    FROM (SELECT number + ${offset} AS i, toUInt64(${startMs}) + intDiv(toUInt64(i) * ${spanMs}, ${plan.metrics}) AS ts
-          FROM numbers(${n}))`;
+  return batchInsert(
+    plan,
+    'system_metrics_queue',
+    COLUMNS.system_metric,
+    [
+      'toString(generateUUIDv4())',
+      'toUInt16(1)',
+      'ts',
+      'ts + 40',
+      `${list(METRIC_NAMES)}[(i % ${METRIC_NAMES.length}) + 1]`,
+      '(cityHash64(i, 4) % 100000) / 100.',
+      "'ms'",
+      "['host']",
+      "['bench']",
+    ],
+    `SELECT number + ${offset} AS i, toUInt64(${startMs}) + intDiv(toUInt64(i) * ${spanMs}, ${plan.metrics}) AS ts
+          FROM numbers(${n})`,
+  );
 }
 
 export interface LoadReport {
