@@ -517,7 +517,8 @@ try {
     const { minutes } = await runRate(apis, rate);
     const sustained = median(minutes.map((r) => r.acked));
     const behindList = minutes.map((r) => r.behind);
-    const growing = minutes.length > 2 && behindList.at(-1)! > Math.max(100, behindList[1]! * 2);
+    // Growing: more than one second of traffic added to the backlog between the first and last minute.
+    const growing = minutes.length > 1 && behindList.at(-1)! - behindList[0]! > rate;
     summary.push(
       `${rate.toLocaleString('en')}/s offered: median ${sustained.toFixed(0)} events/s acknowledged = ${(sustained / baseline).toFixed(2)} × ProducerPerformance (${baseline.toFixed(0)}/s); freshness p95 median ${median(minutes.map((r) => r.p95)).toFixed(0)} ms, worst minute ${Math.max(...minutes.map((r) => r.p95)).toFixed(0)} ms; lag ${growing ? 'GREW' : 'did not grow'} (${behindList.join(' → ')}); µs/event median: API ${median(minutes.map((r) => r.apiUs)).toFixed(1)}, broker ${median(minutes.map((r) => r.brokerUs)).toFixed(1)}, ClickHouse ${median(minutes.map((r) => r.clickhouseUs)).toFixed(1)}`,
     );
