@@ -38,37 +38,58 @@ export async function createPoisonCheck({ clickhouse, database, queue }: PoisonC
   const selectOf = (query: string) => query.slice(query.indexOf(' AS SELECT ') + 4);
   // The views that read the Kafka table (the ARRAY JOIN of a batch, or the quarantine's copy)...
   const first = views
-    .filter((v) => reads(queue).test(v.create_table_query))
+    .filter((v) => reads(queue).test(selectOf(v.create_table_query)))
     .map((v) => ({
       name: v.name,
       target: / TO \w+\.(\w+)/.exec(v.create_table_query)?.[1],
       select: selectOf(v.create_table_query).replace(reads(queue), `${database}.${scratch}`),
     }));
   // ...and the views that read their rows (the dedup view's conversions, such as toUUID): from
-  // the first view on 18.16, from its target table on current ClickHouse.
-  const second = first.flatMap((f) =>
-    views
-      .filter((v) => [f.name, f.target].some((n) => n !== undefined && reads(n).test(v.create_table_query)))
-      .map((v) => {
-        let select = selectOf(v.create_table_query);
-        for (const n of [f.name, f.target])
-          if (n !== undefined) select = select.replace(reads(n), `(${f.select})`);
-        return select;
-      }),
-  );
-  const selects = [...first.map((f) => f.select), ...second];
+  // the first view on 18.16, from its target table on current ClickHouse. Those rows are written
+  // into a Memory copy of the target first (a SELECT over a subquery holding the ARRAY JOIN
+  // aborted 18.16's server).
+  const steps: { insert?: string; select: string }[] = [];
+  const scratches: string[] = [scratch];
+  for (const f of first) {
+    // What a view reads is in its SELECT (its `TO` names what it writes).
+    const readers = views.filter((v) =>
+      [f.name, f.target].some((n) => n !== undefined && reads(n).test(selectOf(v.create_table_query))),
+    );
+    if (f.target === undefined || readers.length === 0) {
+      steps.push({ select: f.select });
+      continue;
+    }
+    const rows = `${f.target}_poison_check`;
+    await clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${rows}` });
+    await clickhouse.command({
+      query: `CREATE TABLE ${database}.${rows} AS ${database}.${f.target} ENGINE = Memory`,
+    });
+    scratches.push(rows);
+    steps.push({
+      insert: `INSERT INTO ${database}.${rows} ${f.select}`,
+      select: `SELECT * FROM ${database}.${rows}`,
+    });
+    for (const v of readers) {
+      let select = selectOf(v.create_table_query);
+      for (const n of [f.name, f.target])
+        if (n !== undefined) select = select.replace(reads(n), `${database}.${rows}`);
+      steps.push({ select });
+    }
+  }
 
   /** The error reading these records gives, or undefined when ClickHouse reads them all. */
   async function failure(records: string[]): Promise<string | undefined> {
     try {
-      await clickhouse.command({ query: `TRUNCATE TABLE ${database}.${scratch}` });
+      for (const table of scratches)
+        await clickhouse.command({ query: `TRUNCATE TABLE ${database}.${table}` });
       const inserted = await clickhouse.exec({
         query: `INSERT INTO ${database}.${scratch} FORMAT JSONEachRow`,
         values: Readable.from([records.join('\n')]),
       });
       // The answer's stream holds the connection until it is read.
       for await (const chunk of inserted.stream) void chunk;
-      for (const select of selects) {
+      for (const { insert, select } of steps) {
+        if (insert !== undefined) await clickhouse.command({ query: insert });
         const result = await clickhouse.query({ query: `SELECT count() FROM (${select})`, format: 'JSON' });
         await result.json();
       }
@@ -94,6 +115,9 @@ export async function createPoisonCheck({ clickhouse, database, queue }: PoisonC
         found.push(...(await bad(records.slice(i, i + BATCH), i)));
       return found;
     },
-    drop: () => clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${scratch}` }),
+    async drop() {
+      for (const table of scratches)
+        await clickhouse.command({ query: `DROP TABLE IF EXISTS ${database}.${table}` });
+    },
   };
 }
