@@ -32,6 +32,16 @@ export interface SchemaVersion<T = unknown> {
   cells(base: RowBase, data: T): string[];
 }
 
+/** The envelope's columns, first in every row: id, version, timestamp_ms, received_at_ms. */
+function baseCells(base: RowBase): string[] {
+  return [
+    jsonString(base.id),
+    jsonNumber(base.version),
+    jsonNumber(base.timestamp_ms),
+    jsonNumber(base.received_at_ms),
+  ];
+}
+
 function version<T>(spec: SchemaVersion<T>): SchemaVersion<unknown> {
   return { ...spec, data: z.compile(spec.data) } as SchemaVersion<unknown>;
 }
@@ -91,10 +101,7 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         key: (d) => d.user_id,
         cells: function ticketSaleRow(base, d) {
           return [
-            jsonString(base.id),
-            jsonNumber(base.version),
-            jsonNumber(base.timestamp_ms),
-            jsonNumber(base.received_at_ms),
+            ...baseCells(base),
             jsonString(d.event_id),
             jsonString(d.order_id),
             jsonString(d.user_id),
@@ -118,10 +125,7 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         key: (d) => d.user_id,
         cells: function userInteractionRow(base, d) {
           return [
-            jsonString(base.id),
-            jsonNumber(base.version),
-            jsonNumber(base.timestamp_ms),
-            jsonNumber(base.received_at_ms),
+            ...baseCells(base),
             jsonString(d.event_id),
             jsonString(d.user_id),
             jsonString(d.session_id),
@@ -141,10 +145,7 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         key: (d) => d.name,
         cells: function systemMetricRow(base, d) {
           return [
-            jsonString(base.id),
-            jsonNumber(base.version),
-            jsonNumber(base.timestamp_ms),
-            jsonNumber(base.received_at_ms),
+            ...baseCells(base),
             jsonString(d.name),
             jsonNumber(d.value),
             jsonString(d.unit ?? ''),

@@ -1,7 +1,6 @@
 // Shared fixtures for integration tests: isolation by name, polling with deadlines.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { createScratchPostgres } from '../../scripts/service-process.js';
+import { createScratchPostgres, freePort } from '../../scripts/service-process.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createInflux, type Influx } from '../../src/clients/influx.js';
 
@@ -37,17 +36,7 @@ export function createTestDatabase(prefix: string): Promise<{ url: string; drop:
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a child process or server a test starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort };
 
 /**
  * An InfluxDB database of its own for one test, on the stack's InfluxDB or the one at `url`
