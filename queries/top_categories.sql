@@ -3,7 +3,7 @@
 --          hour), by tickets sold.
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
--- param: limit Int64 how many categories
+-- param: limit UInt32 how many categories
 -- columns: event_id, category, tickets, orders, revenue
 -- scope: event_id (an organizer's key sees its own shows only)
 SELECT event_id, category, sum(tickets) AS tickets, sum(orders) AS orders, sum(revenue) AS revenue

@@ -3,7 +3,7 @@
 --          (or bots) behind velocity alerts, and how close others come.
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
--- param: limit Int64 how many buyers
+-- param: limit UInt32 how many buyers
 -- columns: user_id, max_orders_per_minute, orders, tickets, revenue
 -- scope: event_id (an organizer's key sees its own shows only)
 SELECT

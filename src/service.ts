@@ -122,6 +122,7 @@ export function createService(config: Config, logger: Logger) {
         database,
         queries,
         retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+        maxIngestRecords: config.INGEST_MAX_RECORDS,
       },
     };
     return {

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Probe } from '../health/probes.js';
+import { createAllowedMethods } from './allowed-methods.js';
 import { createHealthRoute } from './health-route.js';
 import { createIngestRoute, type IngestRouteOptions } from './ingest-route.js';
 import { createErrorHandler, HttpError } from './http-error.js';
@@ -63,8 +64,24 @@ export function createApp(options: AppOptions): Hono {
       return c.body(await registry.metrics());
     });
   }
+  const allowedMethods = createAllowedMethods(app);
   app.notFound(function notFound(c) {
-    throw new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) {
+      throw new HttpError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    }
+    const allow = [...allowed, 'OPTIONS'].join(', ');
+    if (c.req.method === 'OPTIONS') {
+      c.header('Allow', allow);
+      return c.body(null, 204);
+    }
+    throw new HttpError(
+      405,
+      'method_not_allowed',
+      `${c.req.path} does not take ${c.req.method}; it takes ${allowed.join(', ')}`,
+      undefined,
+      { Allow: allow },
+    );
   });
   app.onError(createErrorHandler(options.logger, { retryAfterSeconds: options.retryAfterSeconds }));
   return app;

@@ -1,10 +1,12 @@
 /**
  * The one HTTP error type and its mapping to `{ error: { code, message, details? } }`.
- * Postgres errors are mapped by what a retry can do (src/clients/postgres-errors.ts):
+ * hono's own 4xx (a body that is not JSON, another media type) keep their status. Postgres
+ * errors are mapped by what a retry can do (src/clients/postgres-errors.ts):
  * unavailable → 503 with Retry-After, a conflict → 409, a missing reference → 404, bad data →
  * 400. Anything else is a bug: logged with its cause and answered 500.
  */
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import { classifyPostgresError } from '../clients/postgres-errors.js';
@@ -33,7 +35,12 @@ export interface ErrorHandlerOptions {
 export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions = {}) {
   const retryAfter = String(options.retryAfterSeconds ?? 5);
   return function onError(err: Error, c: Context): Response {
-    const mapped = err instanceof HttpError ? err : fromPostgres(err, retryAfter);
+    const mapped =
+      err instanceof HttpError
+        ? err
+        : err instanceof HTTPException
+          ? fromHono(err)
+          : fromPostgres(err, retryAfter);
     if (mapped) {
       // Every 5xx is logged once, with what caused it.
       if (mapped.status >= 500) {
@@ -56,6 +63,21 @@ export function createErrorHandler(logger: Logger, options: ErrorHandlerOptions 
     logger.error({ err, path: c.req.path }, 'unhandled error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   };
+}
+
+/**
+ * hono's own rejections, thrown before a route runs: its body validator refuses a body that
+ * is not JSON (400) or has another media type (415). Both are the client's; neither is a 500.
+ */
+function fromHono(err: HTTPException): HttpError {
+  if (err.status === 415) {
+    return new HttpError(415, 'unsupported_media_type', 'send the body as application/json');
+  }
+  if (err.status === 400 && /json/i.test(err.message)) {
+    return new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+  }
+  if (err.status >= 500) return new HttpError(500, 'internal', 'internal error', undefined, {}, err);
+  return new HttpError(err.status, 'invalid_request', err.message);
 }
 
 function fromPostgres(err: Error, retryAfter: string): HttpError | undefined {

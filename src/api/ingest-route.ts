@@ -8,7 +8,7 @@
  * - an organizer's key may send only its own shows' events: a record for another organizer's
  *   show or an unknown show is rejected with that reason (and quarantined like any other);
  * - 503 with Retry-After when Kafka did not acknowledge; 413 when it refused the batch as too
- *   large, 500 (`kafka_rejected`) when it refused it for another permanent reason; in each
+ *   large, 502 (`kafka_rejected`) when it refused it for another permanent reason; in each
  *   case nothing counts as accepted.
  */
 import { Hono } from 'hono';
@@ -117,9 +117,10 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
             'Kafka refused this request as too large for one batch; nothing was accepted: send fewer or smaller records per request',
           );
         }
-        // Not a 503: the same request would be refused again. Logged with its cause.
+        // Not a 503: the same request would be refused again. A 502: the dependency refused,
+        // not the client's input. Logged with its cause.
         throw new HttpError(
-          500,
+          502,
           'kafka_rejected',
           `${err.message}; nothing in this request was accepted`,
           undefined,

@@ -6,8 +6,13 @@ import { iso31661 } from 'iso-3166';
  * names also know UK, EU, SU and other reserved or deprecated codes that are not countries, and
  * `UK` beside `GB` would split the analytics. A Set lookup costs nothing measurable per event.
  */
-const countries: ReadonlySet<string> = new Set(iso31661.map((c) => c.alpha2));
-const currencies = new Set(Intl.supportedValuesOf('currency'));
+export const COUNTRY_CODES: readonly string[] = iso31661.map((c) => c.alpha2).sort();
+/** The runtime's ISO 4217 codes (three upper-case letters). */
+export const CURRENCY_CODES: readonly string[] = Intl.supportedValuesOf('currency').filter((code) =>
+  /^[A-Z]{3}$/.test(code),
+);
+const countries: ReadonlySet<string> = new Set(COUNTRY_CODES);
+const currencies: ReadonlySet<string> = new Set(CURRENCY_CODES);
 
 /** ISO 3166-1 alpha-2 country code (upper case), e.g. `DE`. */
 export function isCountryCode(code: string): boolean {
@@ -16,5 +21,5 @@ export function isCountryCode(code: string): boolean {
 
 /** ISO 4217 currency code (upper case), e.g. `EUR`. */
 export function isCurrencyCode(code: string): boolean {
-  return /^[A-Z]{3}$/.test(code) && currencies.has(code);
+  return currencies.has(code);
 }

@@ -3,13 +3,16 @@
  * `id` is the producer's idempotency key; `timestamp` is normalised to UTC epoch milliseconds.
  */
 import { z } from 'zod';
-import { hasRealCalendarDate } from './calendar.js';
+import { hasRealCalendarDate, instantPattern } from './calendar.js';
 
 export const EVENT_TYPES = ['ticket_sale', 'user_interaction', 'system_metric'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** How far in the future an event's timestamp may be (clock skew allowance). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+/** 9999-12-31T23:59:59Z, the last instant RFC 3339 can write (the text form's bound). */
+const MAX_TIMESTAMP_MS = 253_402_300_799_000;
 
 const RFC3339_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -28,7 +31,7 @@ export const timestampSchema = z
     const ms = typeof value === 'number' ? value : Date.parse(value);
     if (
       !Number.isFinite(ms) ||
-      ms > 253_402_300_799_000 ||
+      ms > MAX_TIMESTAMP_MS ||
       (typeof value === 'string' && !hasRealCalendarDate(value))
     ) {
       ctx.addIssue({ code: 'custom', message: 'is not a valid date' });
@@ -39,6 +42,18 @@ export const timestampSchema = z
       return z.NEVER;
     }
     return ms;
+  })
+  .meta({
+    description:
+      'RFC 3339 with an offset, or epoch milliseconds; at most 5 minutes ahead of the server clock',
+    // What a schema can state of it, a subset of what is accepted: every instant up to the
+    // moment this process started is in the past for as long as it runs, so it is accepted
+    // whenever it arrives (the text form up to the end of last year; 1970 is left out, as
+    // 1970-01-01 east of UTC is before the epoch).
+    anyOf: [
+      { type: 'string', pattern: instantPattern(1971, new Date().getUTCFullYear() - 1, 'required') },
+      { type: 'integer', minimum: 0, maximum: Date.now() },
+    ],
   });
 
 /** The envelope with `data` left for the per-type schema. */

@@ -3,7 +3,7 @@
  * these (src/events/registry.ts); version 1 producers keep working unchanged.
  */
 import { z } from 'zod';
-import { isCountryCode, isCurrencyCode } from './codes.js';
+import { COUNTRY_CODES, CURRENCY_CODES, isCountryCode, isCurrencyCode } from './codes.js';
 
 /**
  * Text that every JSON reader takes: no lone UTF-16 surrogate. JSON.parse makes one out of
@@ -14,28 +14,58 @@ import { isCountryCode, isCurrencyCode } from './codes.js';
 const text = () =>
   z.string().refine((s) => s.isWellFormed(), 'must be valid Unicode text (it holds a lone surrogate)');
 
+/** What String.prototype.trim() removes; an id must hold something else (the document's pattern). */
+const TRIMMED_SPACE =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
 const id = (what: string) =>
-  text().trim().min(1, `${what} must not be empty`).max(128, `${what} must be at most 128 characters`);
+  text()
+    .trim()
+    .min(1, `${what} must not be empty`)
+    .max(128, `${what} must be at most 128 characters`)
+    .meta({ pattern: `[^${TRIMMED_SPACE}]`, description: 'trimmed of white space at both ends' });
 const optionalText = text().max(2048).optional();
 
-/** Exact decimal, up to 12 integer and 4 fraction digits, as a string or a JSON number. */
-export const moneySchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const text = typeof value === 'number' ? numberText(value) : value.trim();
-  if (text === undefined || !/^\d{1,12}(\.\d{1,4})?$/.test(text)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'must be a non-negative decimal with at most 12 integer and 4 fraction digits',
-    });
-    return z.NEVER;
-  }
-  return text;
-});
+/**
+ * A JSON number as money: at most this, taken to 4 decimals (a double is not exact: 0.1 + 0.2
+ * arrives as 0.30000000000000004 and is 0.3). Below this a double holds 13 significant digits,
+ * so the 4-decimal text is the one the sender wrote; larger amounts, and exact ones, go as text.
+ */
+const MAX_NUMBER_MONEY = 100_000_000;
+const MONEY_TEXT = /^\d{1,12}(\.\d{1,4})?$/;
 
-/** A JSON number's shortest round-trip text, if it is plain decimal notation. */
+/** Exact decimal: text up to 12 integer and 4 fraction digits, or a JSON number (above). */
+export const moneySchema = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const text = typeof value === 'number' ? numberText(value) : value.trim();
+    if (text === undefined || !MONEY_TEXT.test(text)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          typeof value === 'number'
+            ? `must be a non-negative number up to ${MAX_NUMBER_MONEY} (send larger amounts as decimal text)`
+            : 'must be a non-negative decimal with at most 12 integer and 4 fraction digits',
+      });
+      return z.NEVER;
+    }
+    return text;
+  })
+  .meta({
+    anyOf: [
+      { type: 'string', pattern: MONEY_TEXT.source },
+      {
+        type: 'number',
+        minimum: 0,
+        maximum: MAX_NUMBER_MONEY,
+        description: 'taken to 4 decimals; send decimal text for an exact amount',
+      },
+    ],
+  });
+
+/** A JSON number's decimal text, to 4 decimals. */
 function numberText(value: number): string | undefined {
-  if (!Number.isFinite(value) || value < 0) return undefined;
-  const text = String(value);
-  return /e/i.test(text) ? undefined : text;
+  if (!Number.isFinite(value) || value < 0 || value > MAX_NUMBER_MONEY) return undefined;
+  return String(Math.round(value * 10_000) / 10_000);
 }
 
 export const ticketSaleV1 = z.object({
@@ -45,10 +75,16 @@ export const ticketSaleV1 = z.object({
   category: id('category'),
   quantity: z.number().int('must be an integer').min(1).max(100),
   amount: moneySchema,
-  currency: z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR'),
+  currency: z
+    .string()
+    .refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR')
+    .meta({ enum: [...CURRENCY_CODES], example: 'EUR' }),
   channel: z.enum(['web', 'app', 'box_office', 'partner']),
   location: z.object({
-    country: z.string().refine(isCountryCode, 'must be an ISO 3166-1 alpha-2 country code, e.g. DE'),
+    country: z
+      .string()
+      .refine(isCountryCode, 'must be an ISO 3166-1 alpha-2 country code, e.g. DE')
+      .meta({ enum: [...COUNTRY_CODES], example: 'DE' }),
     city: text().max(256).optional(),
   }),
 });

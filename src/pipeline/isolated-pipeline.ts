@@ -202,6 +202,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       database,
       queries: loadNamedQueries(QUERIES),
       retryAfterSeconds: 5,
+      maxIngestRecords: 10_000,
     };
     return {
       api,

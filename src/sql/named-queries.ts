@@ -21,7 +21,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { dateTime, float, ident, int, LiteralError, str, uuid, type SqlFragment } from './literals.js';
 
-export type ParamType = 'String' | 'Int64' | 'Float64' | 'DateTime' | 'UUID';
+export const PARAM_TYPES = ['String', 'Int64', 'UInt32', 'Float64', 'DateTime', 'UUID'] as const;
+export type ParamType = (typeof PARAM_TYPES)[number];
+const PARAM_LINE = new RegExp(`^(\\w+)\\s+(${PARAM_TYPES.join('|')})\\s*(.*)$`);
 
 export interface QueryParam {
   name: string;
@@ -47,6 +49,7 @@ export interface NamedQuery {
 const RENDER: Record<ParamType, (value: unknown) => SqlFragment> = {
   String: (v) => str(v as string),
   Int64: (v) => int(typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as number)),
+  UInt32: (v) => int(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : (v as number)),
   Float64: (v) => float(typeof v === 'string' ? Number(v) : (v as number)),
   DateTime: (v) => dateTime(v instanceof Date ? v : new Date(v as string)),
   UUID: (v) => uuid(v as string),
@@ -74,7 +77,7 @@ export function parseNamedQuery(file: string, text: string): NamedQuery {
   if (!name || name !== basename(file, '.sql'))
     throw new Error(`${file}: header 'name:' must equal the file name`);
   const params = (fields.get('param') ?? []).map((p) => {
-    const m = /^(\w+)\s+(String|Int64|Float64|DateTime|UUID)\s*(.*)$/.exec(p);
+    const m = PARAM_LINE.exec(p);
     if (!m) throw new Error(`${file}: bad param line '${p}' (expected: name Type description)`);
     return { name: m[1]!, type: m[2] as ParamType, description: m[3]! };
   });

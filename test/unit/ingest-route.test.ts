@@ -158,13 +158,13 @@ describe('POST /v1/events', () => {
     expect(body.error).toMatchObject({ code: 'kafka_unavailable' });
   });
 
-  it('answers 413 without Retry-After when Kafka refuses the batch as too large, 500 for another refusal', async () => {
+  it('answers 413 without Retry-After when Kafka refuses the batch as too large, 502 for another refusal', async () => {
     const tooLarge = await setup({ refusing: 'too_large' }).post(JSON.stringify([ticketSale()]));
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.headers.get('retry-after')).toBeNull();
     expect((await errorOf(tooLarge)).code).toBe('batch_too_large');
     const refused = await setup({ refusing: 'permanent' }).post(JSON.stringify([ticketSale()]));
-    expect(refused.status).toBe(500);
+    expect(refused.status).toBe(502);
     expect(refused.headers.get('retry-after')).toBeNull();
     expect((await errorOf(refused)).code).toBe('kafka_rejected');
   });

@@ -3,55 +3,77 @@
  * describes it in the OpenAPI document (`GET /v1/openapi.json`).
  */
 import { z } from '@hono/zod-openapi';
-import { hasRealCalendarDate } from '../../events/calendar.js';
-import { isCountryCode, isCurrencyCode } from '../../events/codes.js';
-import { API_KEY_SCOPES, FRAUD_RULES, SHOW_STATUSES } from '../../db/schema.js';
+import { instantPattern } from '../../events/calendar.js';
+import { COUNTRY_CODES, CURRENCY_CODES } from '../../events/codes.js';
+import { moneySchema } from '../../events/schemas-v1.js';
+import { API_KEY_SCOPES, SHOW_STATUSES } from '../../db/schema.js';
 
-const timezones = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
+const TIMEZONES: readonly string[] = [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].sort();
 
-/** Same rules as `data.event_id` in the events, which names the show. */
-export const ShowId = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^\S(.*\S)?$/, 'must not start or end with whitespace')
-  .openapi({ example: 'tour-2026-berlin' });
-
-export const Country = z
-  .string()
-  .refine(isCountryCode, 'must be an ISO 3166-1 alpha-2 country code, e.g. DE')
-  .openapi({ example: 'DE' });
-const Currency = z
-  .string()
-  .refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR')
-  .openapi({ example: 'EUR' });
-const Timezone = z
-  .string()
-  .refine((tz) => timezones.has(tz), 'must be an IANA time zone, e.g. Europe/Berlin')
-  .openapi({ example: 'Europe/Berlin' });
-
-/** An instant with its offset; a calendar date that does not exist (2026-02-30) is refused. */
-export const Instant = z
-  .string()
-  .refine(isRealInstant, 'must be an ISO 8601 date-time with offset, e.g. 2026-09-01T20:00:00+02:00')
-  .openapi({ example: '2026-09-01T20:00:00+02:00' });
-
-function isRealInstant(text: string): boolean {
-  return (
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) &&
-    !Number.isNaN(Date.parse(text)) &&
-    hasRealCalendarDate(text)
-  );
+/**
+ * A string that must be one of `values`, stated as an `enum` in the document. The check is a
+ * Set lookup with a short message: zod's own enum error would list all 249 countries.
+ */
+function oneOf(values: readonly string[], message: string, example: string) {
+  const allowed: ReadonlySet<string> = new Set(values);
+  return z
+    .string()
+    .refine((value) => allowed.has(value), message)
+    .openapi({ enum: [...values], example });
 }
 
-/** Decimal text (exact) or a JSON number, up to 12 integer and 4 fraction digits. */
-const Price = z
-  .union([z.string(), z.number()])
-  .refine(
-    (v) => /^\d{1,12}(\.\d{1,4})?$/.test(typeof v === 'number' ? String(v) : v),
-    'must be a non-negative decimal with at most 12 integer and 4 fraction digits',
-  )
-  .openapi({ example: '49.90' });
+/**
+ * Text Postgres can store and every JSON reader takes: no NUL (Postgres text has none), no
+ * other control character, no lone UTF-16 surrogate. The pattern is what the document states;
+ * its classes are spelt out, because `\s` and `.` differ between JavaScript and other
+ * regex engines that read the document.
+ */
+const CONTROL = '\\u0000-\\u001f\\u007f';
+const SPACE = '\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+const TEXT = new RegExp(`^[^${CONTROL}]*$`);
+/** Text that does not start or end with white space. */
+const TRIMMED = new RegExp(`^[^${CONTROL}${SPACE}]([^${CONTROL}]*[^${CONTROL}${SPACE}])?$`);
+
+function text(min: number, max: number) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(TEXT, 'must not contain control characters (NUL, newline, ...)')
+    .refine((s) => s.isWellFormed(), 'must be valid Unicode text (it holds a lone surrogate)');
+}
+
+/** A name or key: 1-128 characters, no white space at either end. */
+function key() {
+  return z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(TRIMMED, 'must not start or end with white space, nor hold control characters')
+    .refine((s) => s.isWellFormed(), 'must be valid Unicode text (it holds a lone surrogate)');
+}
+
+/** Names the show, as `data.event_id` in the events does. */
+export const ShowId = key().openapi({ example: 'tour-2026-berlin' });
+
+export const Country = oneOf(COUNTRY_CODES, 'must be an ISO 3166-1 alpha-2 country code, e.g. DE', 'DE');
+const Currency = oneOf(CURRENCY_CODES, 'must be an ISO 4217 currency code, e.g. EUR', 'EUR');
+const Timezone = oneOf(TIMEZONES, 'must be an IANA time zone, e.g. Europe/Berlin', 'Europe/Berlin');
+
+/**
+ * An instant between 2000 and 2099 with its offset. The pattern is the whole rule, and the
+ * document states it: only dates on the calendar (2026-02-30 is refused), and years that keep
+ * every instant inside ClickHouse's DateTime whatever the offset (shows.starts_at is synced
+ * into one).
+ */
+const INSTANT = new RegExp(instantPattern(2000, 2099, 'optional'));
+export const Instant = z
+  .string()
+  .regex(INSTANT, 'must be an ISO 8601 date-time in 2000-2099 with offset, e.g. 2026-09-01T20:00:00+02:00')
+  .openapi({ example: '2026-09-01T20:00:00+02:00' });
+
+/** Money as in the events: exact decimal text, or a JSON number taken to 4 decimals. */
+const Price = moneySchema.meta({ example: '49.90' });
 
 export const CategoryBody = z.object({
   capacity: z.number().int().min(0).max(2_000_000_000),
@@ -59,19 +81,15 @@ export const CategoryBody = z.object({
   currency: Currency,
 });
 
-export const CategoryName = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^\S(.*\S)?$/, 'must not start or end with whitespace');
+export const CategoryName = key();
 
 export const ShowCreate = z
   .object({
     id: ShowId,
     /** Required for the platform admin key; an organizer key always creates its own organizer's shows. */
     organizer_id: z.uuid().optional(),
-    name: z.string().min(1).max(256),
-    venue: z.string().max(256).default(''),
+    name: text(1, 256),
+    venue: text(0, 256).default(''),
     country: Country,
     timezone: Timezone.default('UTC'),
     starts_at: Instant,
@@ -85,8 +103,8 @@ export const ShowCreate = z
 
 export const ShowPatchBody = z
   .object({
-    name: z.string().min(1).max(256),
-    venue: z.string().max(256),
+    name: text(1, 256),
+    venue: text(0, 256),
     country: Country,
     timezone: Timezone,
     starts_at: Instant,
@@ -116,9 +134,12 @@ export const Show = z
   .openapi('Show');
 
 export const OrganizerCreate = z
-  .object({ id: z.uuid().optional(), name: z.string().min(1).max(256) })
+  .object({ id: z.uuid().optional(), name: text(1, 256) })
   .openapi('OrganizerCreate');
 export const Organizer = z.object({ id: z.string(), name: z.string() }).openapi('Organizer');
+
+/** The largest value of a Postgres `integer` column. */
+const POSTGRES_INT_MAX = 2_147_483_647;
 
 export const Scopes = z.array(z.enum(API_KEY_SCOPES)).min(1).max(3);
 export const KeyCreate = z
@@ -128,6 +149,7 @@ export const KeyCreate = z
       .number()
       .int()
       .positive()
+      .max(POSTGRES_INT_MAX)
       .optional()
       .openapi({ description: 'ingest limit of this key; default INGEST_RATE_LIMIT_PER_SECOND' }),
   })
@@ -150,17 +172,27 @@ export const PricingRuleBody = z
   })
   .openapi('PricingRule');
 
-export const FraudRuleName = z.enum(FRAUD_RULES);
+/** large_amount: its threshold (an order's amount), window and switch for this organizer. */
 export const FraudOverrideBody = z
   .object({
-    threshold: z.number().nullable().default(null),
-    window_seconds: z.number().int().positive().nullable().default(null),
+    threshold: z.number().min(0).nullable().default(null),
+    window_seconds: z.number().int().positive().max(POSTGRES_INT_MAX).nullable().default(null),
     enabled: z.boolean().default(true),
   })
   .openapi('FraudRuleOverride');
 
+/**
+ * velocity and unusual_location look at a buyer's orders across organizers: one organizer can
+ * switch them off for its shows, not change their limits (threshold and window stay null).
+ */
+export const FraudSwitchBody = z
+  .object({
+    threshold: z.null().default(null),
+    window_seconds: z.null().default(null),
+    enabled: z.boolean().default(true),
+  })
+  .openapi('FraudRuleSwitch');
+
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
   .openapi('Error');
-
-export const IdParam = z.object({ id: z.string().min(1).max(128) });

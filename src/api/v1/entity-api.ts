@@ -6,14 +6,17 @@ import { createOpenApiApp, serveOpenApiDocument, type V1Env } from './openapi-ap
 import { addQueryRoutes, type QueryRouteDeps } from './query-routes.js';
 import { addShowRoutes } from './show-routes.js';
 
-export type EntityApiOptions = QueryRouteDeps;
+export interface EntityApiOptions extends QueryRouteDeps {
+  /** INGEST_MAX_RECORDS, stated in the document of POST /v1/events. */
+  maxIngestRecords: number;
+}
 
 export function createEntityApi(options: EntityApiOptions): OpenAPIHono<V1Env> {
   const app = createOpenApiApp();
   addOrganizerRoutes(app, options);
   addShowRoutes(app, options);
   addQueryRoutes(app, options);
-  documentIngestRoute(app);
+  documentIngestRoute(app, { maxRecords: options.maxIngestRecords });
   serveOpenApiDocument(app);
   return app;
 }

@@ -4,6 +4,8 @@
  * same schemas.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
 import type { z } from '@hono/zod-openapi';
 import type { AuthVariables } from '../authenticate.js';
 import { HttpError } from '../http-error.js';
@@ -12,7 +14,7 @@ import { ErrorBody } from './api-schemas.js';
 export type V1Env = { Variables: AuthVariables };
 
 export function createOpenApiApp(): OpenAPIHono<V1Env> {
-  return new OpenAPIHono<V1Env>({
+  const app = new OpenAPIHono<V1Env>({
     defaultHook: function invalidRequest(result) {
       if (result.success) return;
       const error = result.error as z.ZodError;
@@ -24,6 +26,42 @@ export function createOpenApiApp(): OpenAPIHono<V1Env> {
       );
     },
   });
+  app.use(requireDeclaredBodies(app));
+  return app;
+}
+
+/**
+ * A route whose document says its body is required answers a request without one 400
+ * `missing_body`. zod-openapi refuses a body of another media type (415) but lets a request
+ * with no body and no Content-Type through as `{}`, which a PATCH or PUT would then apply.
+ * Which routes need a body is read from the document itself, once.
+ */
+function requireDeclaredBodies(app: OpenAPIHono<V1Env>): MiddlewareHandler {
+  let required: Set<string> | undefined;
+  function build(): Set<string> {
+    const routes = new Set<string>();
+    for (const definition of app.openAPIRegistry.definitions) {
+      if (definition.type !== 'route' || !definition.route.request?.body?.required) continue;
+      const path = definition.route.path.replace(/\{(\w+)\}/g, ':$1');
+      routes.add(`${definition.route.method.toUpperCase()} ${path}`);
+    }
+    return routes;
+  }
+  return async function missingBody(c, next) {
+    if (c.req.header('content-type') === undefined) {
+      required ??= build();
+      const route = matchedRoutes(c).find((r) => r.method === c.req.method);
+      if (route && required.has(`${route.method} ${route.path}`) && !(await hasBody(c.req.raw))) {
+        throw new HttpError(400, 'missing_body', 'this request needs a body: send it as application/json');
+      }
+    }
+    await next();
+  };
+}
+
+async function hasBody(request: Request): Promise<boolean> {
+  if (request.body === null) return false;
+  return (await request.clone().arrayBuffer()).byteLength > 0;
 }
 
 const DESCRIPTIONS: Record<number, string> = {
@@ -31,7 +69,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'no API key, or an unknown or revoked one',
   403: 'the key lacks the scope, or belongs to another organizer',
   404: 'no such id',
-  409: 'the id exists already',
+  409: 'the id exists already, or the body names one key twice (a category listed twice)',
   503: 'Postgres or ClickHouse is unavailable: retry after Retry-After seconds',
 };
 

@@ -6,7 +6,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { KeyStore } from '../../auth/key-store.js';
 import { actsFor, type Principal } from '../../auth/principal.js';
-import type { Db } from '../../db/schema.js';
+import { FRAUD_RULES, type Db } from '../../db/schema.js';
 import {
   createApiKey,
   createOrganizer,
@@ -23,7 +23,7 @@ import { HttpError } from '../http-error.js';
 import {
   CreatedKey,
   FraudOverrideBody,
-  FraudRuleName,
+  FraudSwitchBody,
   KeyCreate,
   Organizer,
   OrganizerCreate,
@@ -159,57 +159,52 @@ export function addOrganizerRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'put',
-      path: '/v1/organizers/{id}/fraud-rules/{rule}',
-      summary:
-        "Override a fraud rule for this organizer's shows: large_amount's threshold or switch; the switch of velocity and unusual_location",
-      middleware: [admin] as const,
-      request: {
-        params: OrganizerParam.extend({ rule: FraudRuleName }),
-        body: { content: { 'application/json': { schema: FraudOverrideBody } }, required: true },
+  // One path per rule, so that the document states each rule's body exactly.
+  for (const rule of FRAUD_RULES) {
+    const body = rule === 'large_amount' ? FraudOverrideBody : FraudSwitchBody;
+    app.openapi(
+      createRoute({
+        method: 'put',
+        path: `/v1/organizers/{id}/fraud-rules/${rule}`,
+        summary:
+          rule === 'large_amount'
+            ? "Override large_amount for this organizer's shows: its threshold, window or switch"
+            : `Switch ${rule} on or off for this organizer's shows (its limits are the platform's)`,
+        middleware: [admin] as const,
+        request: {
+          params: OrganizerParam,
+          body: { content: { 'application/json': { schema: body } }, required: true },
+        },
+        responses: {
+          200: { description: 'the override', content: { 'application/json': { schema: body } } },
+          ...errorResponses(400, 401, 403, 404, 503),
+        },
+      }),
+      async function putOverride(c) {
+        const { id } = c.req.valid('param');
+        await ownOrganizer(c.get('principal'), id);
+        return c.json(await putFraudOverride(db, id, rule, c.req.valid('json')), 200);
       },
-      responses: {
-        200: { description: 'the override', content: { 'application/json': { schema: FraudOverrideBody } } },
-        ...errorResponses(400, 401, 403, 404, 503),
-      },
-    }),
-    async function putOverride(c) {
-      const { id, rule } = c.req.valid('param');
-      const body = c.req.valid('json');
-      // velocity and unusual_location look at a buyer's orders across organizers: one
-      // organizer can switch them off for its shows, not change their limits.
-      if (rule !== 'large_amount' && (body.threshold !== null || body.window_seconds !== null)) {
-        throw new HttpError(400, 'invalid_request', `${rule} can only be switched on or off per organizer`, [
-          {
-            path: body.threshold !== null ? 'threshold' : 'window_seconds',
-            message: 'must be null for this rule',
-          },
-        ]);
-      }
-      await ownOrganizer(c.get('principal'), id);
-      return c.json(await putFraudOverride(db, id, rule, body), 200);
-    },
-  );
+    );
 
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/v1/organizers/{id}/fraud-rules/{rule}',
-      summary: "Remove an override: the platform's setting applies again",
-      middleware: [admin] as const,
-      request: { params: OrganizerParam.extend({ rule: FraudRuleName }) },
-      responses: {
-        204: { description: 'removed (or there was none)' },
-        ...errorResponses(400, 401, 403, 404, 503),
+    app.openapi(
+      createRoute({
+        method: 'delete',
+        path: `/v1/organizers/{id}/fraud-rules/${rule}`,
+        summary: `Remove this organizer's override of ${rule}: the platform's setting applies again`,
+        middleware: [admin] as const,
+        request: { params: OrganizerParam },
+        responses: {
+          204: { description: 'removed (or there was none)' },
+          ...errorResponses(400, 401, 403, 404, 503),
+        },
+      }),
+      async function removeOverride(c) {
+        const { id } = c.req.valid('param');
+        await ownOrganizer(c.get('principal'), id);
+        await deleteFraudOverride(db, id, rule);
+        return c.body(null, 204);
       },
-    }),
-    async function removeOverride(c) {
-      const { id, rule } = c.req.valid('param');
-      await ownOrganizer(c.get('principal'), id);
-      await deleteFraudOverride(db, id, rule);
-      return c.body(null, 204);
-    },
-  );
+    );
+  }
 }

@@ -29,10 +29,26 @@ export interface QueryRouteDeps {
   retryAfterSeconds: number;
 }
 
+/** Query-string text as an integer in [min, max], documented as such (and required). */
+function integer(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^-?\d{1,16}$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .openapi({ type: 'integer', minimum: min, maximum: max, param: { required: true } });
+}
+
 const PARAM_SCHEMAS: Record<ParamType, z.ZodType> = {
   String: z.string().max(1024),
-  Int64: z.coerce.number().int(),
-  Float64: z.coerce.number(),
+  Int64: integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+  UInt32: integer(0, 4_294_967_295),
+  Float64: z
+    .string()
+    .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().finite())
+    .openapi({ type: 'number', param: { required: true } }),
   DateTime: Instant,
   UUID: z.uuid(),
 };

@@ -60,8 +60,14 @@ export function addShowRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys: Key
       const principal = c.get('principal');
       const body = c.req.valid('json');
       const organizerId = principal.kind === 'organizer' ? principal.organizerId : body.organizer_id;
+      // The platform admin key acts for no organizer of its own: it must name one. What the key
+      // may do, not the body, decides this, so it is a 403 like another organizer's id.
       if (organizerId === undefined) {
-        throw new HttpError(400, 'invalid_request', 'organizer_id is required with the platform admin key');
+        throw new HttpError(
+          403,
+          'organizer_required',
+          "the platform admin key must name the show's organizer_id",
+        );
       }
       if (body.organizer_id !== undefined && !actsFor(principal, body.organizer_id)) {
         throw new HttpError(403, 'forbidden', 'this key belongs to another organizer');
@@ -69,13 +75,14 @@ export function addShowRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys: Key
       if (await getShow(db, body.id))
         throw new HttpError(409, 'conflict', `show '${body.id}' exists already`);
       const duplicate = firstDuplicate(body.categories.map((c) => c.category));
+      // A conflict of keys like the show's id: two categories of one name cannot both exist.
       if (duplicate !== undefined)
-        throw new HttpError(400, 'invalid_request', `category '${duplicate}' is listed twice`);
+        throw new HttpError(409, 'conflict', `category '${duplicate}' is listed twice`);
       const show = await createShow(db, {
         ...body,
         organizer_id: organizerId,
         starts_at: new Date(body.starts_at),
-        categories: body.categories.map((c) => ({ ...c, price: String(c.price) })),
+        categories: body.categories,
       });
       return c.json(showJson(show), 201);
     },
@@ -166,7 +173,7 @@ export function addShowRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys: Key
       const { id, category } = c.req.valid('param');
       await visibleShow(c.get('principal'), id);
       const body = c.req.valid('json');
-      const row = await putCategory(db, id, { category, ...body, price: String(body.price) });
+      const row = await putCategory(db, id, { category, ...body });
       return c.json(categoryJson(row), 200);
     },
   );
