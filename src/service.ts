@@ -15,6 +15,7 @@ import type { ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp, serveApp, type AppOptions } from './api/app.js';
 import { createIngestRateLimit } from './api/ingest-rate-limit.js';
+import { createLiveTokens } from './auth/live-tokens.js';
 import { platformKeys } from './auth/platform-keys.js';
 import { createCapacityAlertRunner } from './capacity/alert-runner.js';
 import { createClickHouse } from './clients/clickhouse.js';
@@ -68,8 +69,20 @@ export function createService(config: Config, logger: Logger) {
     database,
     logger,
     platformKeys: platformKeys(config),
+    liveTokenTtlSeconds: config.LIVE_TOKEN_TTL_SECONDS,
     bridge: roles.has('bridge'),
   });
+  // Minted by `api`, checked by `push`: one secret for both, and for every process of each.
+  const liveTokens = createLiveTokens({
+    secret: config.LIVE_TOKEN_SECRET,
+    ttlSeconds: config.LIVE_TOKEN_TTL_SECONDS,
+  });
+  if (liveTokens.processSecret && !(roles.has('api') && roles.has('push'))) {
+    logger.warn(
+      { roles: [...roles] },
+      'LIVE_TOKEN_SECRET is unset: live tokens this process mints or checks work with no other process; set one secret on every api and push process',
+    );
+  }
 
   function apiRole(): RoleHandle {
     // Idempotent producer: broker-side dedup of its own retries; kafkajs needs one request in flight.
@@ -122,6 +135,7 @@ export function createService(config: Config, logger: Logger) {
         database,
         queries,
         retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
+        liveTokens,
       },
     };
     return {
@@ -158,6 +172,9 @@ export function createService(config: Config, logger: Logger) {
         live: {
           hub,
           keys: entities.keys,
+          tokens: liveTokens,
+          revocations: entities.revocations,
+          logger,
           allowedOrigins: config.LIVE_ALLOWED_ORIGINS,
           maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
         },

@@ -1,18 +1,20 @@
-/** The /v1 entity API: organizers, keys, shows and named queries, with the OpenAPI document (which also describes POST /v1/events). */
+/** The /v1 entity API: organizers, keys, shows, named queries and live tokens, with the OpenAPI document (which also describes POST /v1/events). */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { documentIngestRoute } from './ingest-document.js';
+import { addLiveTokenRoutes, type LiveTokenRouteDeps } from './live-token-routes.js';
 import { addOrganizerRoutes } from './organizer-routes.js';
 import { createOpenApiApp, serveOpenApiDocument, type V1Env } from './openapi-app.js';
 import { addQueryRoutes, type QueryRouteDeps } from './query-routes.js';
 import { addShowRoutes } from './show-routes.js';
 
-export type EntityApiOptions = QueryRouteDeps;
+export type EntityApiOptions = QueryRouteDeps & LiveTokenRouteDeps;
 
 export function createEntityApi(options: EntityApiOptions): OpenAPIHono<V1Env> {
   const app = createOpenApiApp();
   addOrganizerRoutes(app, options);
   addShowRoutes(app, options);
   addQueryRoutes(app, options);
+  addLiveTokenRoutes(app, options);
   documentIngestRoute(app);
   serveOpenApiDocument(app);
   return app;
