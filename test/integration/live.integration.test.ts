@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHANGES_APPLICATION_NAME } from '../../src/clients/pg-changes.js';
 import { VIEW_FEEDS } from '../../src/push/feeds.js';
 import { ticketSale } from '../fixtures/events.js';
 import { config, createTestDatabase, eventually, freePort } from './helpers.js';
@@ -477,6 +478,31 @@ describe('live tokens', () => {
       'closed 4001: the API key of this live token was revoked',
     );
     expect((await mint(key)).status).toBe(401);
+  });
+
+  it('learns of a revocation made while its change feed was down once the feed is back', async () => {
+    const created = await call('POST', `/v1/organizers/${A}/keys`, { scopes: ['read'] });
+    const token = await tokenFor(created.body.key as string);
+    const client = await connect({ token, via: 'message' });
+    // Cut this pipeline's LISTEN connection and revoke the key before it is back (its first
+    // retry waits 250 ms): the notification is lost, and the resync must find the revocation.
+    const killed = await p.entities!.pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,
+      [new URL(pg.url).pathname.slice(1), CHANGES_APPLICATION_NAME],
+    );
+    expect(killed.rowCount).toBeGreaterThan(0);
+    await p
+      .entities!.db.updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('id', '=', created.body.id as string)
+      .execute();
+    const closed = await eventually(
+      async () => client.closed,
+      (c) => c !== undefined,
+      15_000,
+    );
+    expect(closed).toEqual({ code: 4001, reason: 'the API key was revoked' });
+    await expect(connect({ token, via: 'protocol' })).rejects.toThrow('HTTP 401');
   });
 
   it('still accepts the deprecated ?key=, with a Deprecation header on the upgrade', async () => {
