@@ -21,6 +21,7 @@ import {
   checkLiveToken,
   KEY_IN_URL_DEPRECATED,
   liveCredential,
+  type LiveCredential,
   type LiveTokenCheckDeps,
 } from './live-credentials.js';
 
@@ -55,11 +56,7 @@ export function createLiveRoute(options: LiveRouteOptions, ws: NodeWebSocket): H
   });
 
   /** The principal of the handshake's credential, or undefined when an `auth` message must follow. */
-  async function handshakePrincipal(
-    protocols: string | undefined,
-    key: string | undefined,
-  ): Promise<Principal | undefined> {
-    const credential = liveCredential(protocols, key);
+  async function handshakePrincipal(credential: LiveCredential): Promise<Principal | undefined> {
     if (credential.kind === 'message') return undefined;
     if (credential.kind === 'token') {
       const result = await checkLiveToken(options, credential.token);
@@ -80,11 +77,11 @@ export function createLiveRoute(options: LiveRouteOptions, ws: NodeWebSocket): H
       if (origin !== undefined && !originAllowed(origin, c.req.header('host'), options.allowedOrigins)) {
         throw new HttpError(403, 'forbidden_origin', `origin '${origin}' may not open /v1/live`);
       }
-      const key = c.req.query('key');
-      const principal = await handshakePrincipal(c.req.header('sec-websocket-protocol'), key);
+      const credential = liveCredential(c.req.header('sec-websocket-protocol'), c.req.query('key'));
+      const principal = await handshakePrincipal(credential);
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
         throw new HttpError(426, 'upgrade_required', '/v1/live is a WebSocket; see README "Live push"');
-      if (key && principal && c.env?.incoming) {
+      if (credential.kind === 'key' && principal && c.env?.incoming) {
         keyInUrl.add(c.env.incoming);
         options.logger.warn(
           { principal: principal.kind === 'organizer' ? `key:${principal.keyId}` : principal.name },
