@@ -1,12 +1,13 @@
 /**
  * The composition root of `npm start`: builds every client once from the configuration and
  * starts the roles this process is configured for (TICKETPULSE_ROLES):
- * - `api`: the HTTP API (ingest, the /v1 entity API, /healthz, /metrics) and the Kafka heartbeats;
- *   stateless, scale it out;
+ * - `api`: the HTTP API (ingest, the /v1 entity API with `POST /v1/live/tokens`, /healthz,
+ *   /metrics) and the Kafka heartbeats; stateless, scale it out;
  * - `rules`: the fraud rules, the capacity alerts and the dedup horizon job, run by one leader
  *   at a time (a Postgres advisory lock; src/lifecycle/leader-election.ts);
  * - `bridge`: Postgres dimensions → ClickHouse, finished windows → InfluxDB (src/bridge);
- * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out.
+ * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out
+ *   (the live tokens `api` mints need the same LIVE_TOKEN_SECRET on every api and push process).
  * `api` and `push` share one HTTP server (HOST:PORT) in a process that runs both; /healthz and
  * /metrics are served by either. Each role has `start()` and `close()`; `close()` stops the
  * HTTP server first, then the roles in reverse order, then the clients.
