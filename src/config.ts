@@ -241,6 +241,20 @@ const schema = z.object({
         .map((o) => o.trim())
         .filter(Boolean),
     ),
+  /**
+   * Secret that signs and checks the short-lived live tokens (`POST /v1/live/tokens`, HMAC
+   * SHA-256), at least 32 characters. Unset: each process makes a random one at start-up, which
+   * only that process accepts; that suits one process running both `api` and `push`, and
+   * nothing else: set the same value on every api and push process of a deployment. Changing
+   * it ends every token at once.
+   */
+  LIVE_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Seconds a live token is valid after it is minted (1–3600). A connection is checked when it
+   * opens; a revoked key's tokens are refused within milliseconds through the change feed, or
+   * at the latest when they expire.
+   */
+  LIVE_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   /** Deadline for each dependency check in `GET /healthz`, in milliseconds. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
 });

@@ -1,12 +1,13 @@
 /**
  * The composition root of `npm start`: builds every client once from the configuration and
  * starts the roles this process is configured for (TICKETPULSE_ROLES):
- * - `api`: the HTTP API (ingest, the /v1 entity API, /healthz, /metrics) and the Kafka heartbeats;
- *   stateless, scale it out;
+ * - `api`: the HTTP API (ingest, the /v1 entity API with `POST /v1/live/tokens`, /healthz,
+ *   /metrics) and the Kafka heartbeats; stateless, scale it out;
  * - `rules`: the fraud rules, the capacity alerts and the dedup horizon job, run by one leader
  *   at a time (a Postgres advisory lock; src/lifecycle/leader-election.ts);
  * - `bridge`: Postgres dimensions → ClickHouse, finished windows → InfluxDB (src/bridge);
- * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out.
+ * - `push`: the live WebSocket `/v1/live` and the dashboard (src/push); stateless, scale it out
+ *   (the live tokens `api` mints need the same LIVE_TOKEN_SECRET on every api and push process).
  * `api` and `push` share one HTTP server (HOST:PORT) in a process that runs both; /healthz and
  * /metrics are served by either. Each role has `start()` and `close()`; `close()` stops the
  * HTTP server first, then the roles in reverse order, then the clients.
@@ -15,6 +16,7 @@ import type { ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp, serveApp, type AppOptions } from './api/app.js';
 import { createIngestRateLimit } from './api/ingest-rate-limit.js';
+import { createLiveTokens } from './auth/live-tokens.js';
 import { platformKeys } from './auth/platform-keys.js';
 import { createCapacityAlertRunner } from './capacity/alert-runner.js';
 import { createClickHouse } from './clients/clickhouse.js';
@@ -68,8 +70,20 @@ export function createService(config: Config, logger: Logger) {
     database,
     logger,
     platformKeys: platformKeys(config),
+    liveTokenTtlSeconds: config.LIVE_TOKEN_TTL_SECONDS,
     bridge: roles.has('bridge'),
   });
+  // Minted by `api`, checked by `push`: one secret for both, and for every process of each.
+  const liveTokens = createLiveTokens({
+    secret: config.LIVE_TOKEN_SECRET,
+    ttlSeconds: config.LIVE_TOKEN_TTL_SECONDS,
+  });
+  if (liveTokens.processSecret && !(roles.has('api') && roles.has('push'))) {
+    logger.warn(
+      { roles: [...roles] },
+      'LIVE_TOKEN_SECRET is unset: live tokens this process mints or checks work with no other process; set one secret on every api and push process',
+    );
+  }
 
   function apiRole(): RoleHandle {
     // Idempotent producer: broker-side dedup of its own retries; kafkajs needs one request in flight.
@@ -123,6 +137,7 @@ export function createService(config: Config, logger: Logger) {
         queries,
         retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
         maxIngestRecords: config.INGEST_MAX_RECORDS,
+        liveTokens,
       },
     };
     return {
@@ -159,6 +174,9 @@ export function createService(config: Config, logger: Logger) {
         live: {
           hub,
           keys: entities.keys,
+          tokens: liveTokens,
+          revocations: entities.revocations,
+          logger,
           allowedOrigins: config.LIVE_ALLOWED_ORIGINS,
           maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
         },

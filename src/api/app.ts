@@ -54,7 +54,7 @@ export function createApp(options: AppOptions): Hono {
     const ws = createNodeWebSocket({ app });
     ws.wss.options.maxPayload = options.live.maxMessageBytes + 1;
     webSockets.set(app, ws);
-    app.route('/', createLiveRoute(options.live, ws.upgradeWebSocket));
+    app.route('/', createLiveRoute(options.live, ws));
   }
   for (const routes of options.routes ?? []) app.route('/', routes);
   const registry = options.metrics;

@@ -22,6 +22,8 @@ import { createClickHouseMigrator } from '../migrate/clickhouse-migrator.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
 import { platformOnlyKeyStore, type KeyStore } from '../auth/key-store.js';
 import { platformKeys } from '../auth/platform-keys.js';
+import { createLiveTokens, type LiveTokensOptions } from '../auth/live-tokens.js';
+import { noKeyRevocations } from '../auth/key-revocations.js';
 import type { Principal } from '../auth/principal.js';
 import { createEntityServices } from '../entities/entity-services.js';
 import { createPostgresPool } from '../clients/postgres.js';
@@ -71,7 +73,14 @@ export interface IsolatedPipelineOptions {
     >
   > & {
     allowedOrigins?: string[];
+    /** See LiveRouteOptions.authTimeoutMs. */
+    authTimeoutMs?: number;
   };
+  /**
+   * Live tokens, minted by the entity API and checked by `/v1/live` (default: a random secret,
+   * LIVE_TOKEN_TTL_SECONDS).
+   */
+  liveTokens?: Partial<Pick<LiveTokensOptions, 'secret' | 'ttlSeconds'>>;
   /** Interval of `fraudRules` once started (default FRAUD_RULES_INTERVAL_MS); it only runs on `runOnce` until `fraudRules.start()`. */
   fraudRulesIntervalMs?: number;
 }
@@ -116,6 +125,10 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
   const platform = new Map<string, Principal>([
     [apiKey, { kind: 'platform', name: 'isolated', scopes: ['ingest'] }],
   ]);
+  const liveTokens = createLiveTokens({
+    secret: options.liveTokens?.secret,
+    ttlSeconds: options.liveTokens?.ttlSeconds ?? config.LIVE_TOKEN_TTL_SECONDS,
+  });
   const entities = options.postgres ? await createEntities(options.postgres, platform) : undefined;
   const keys: KeyStore = entities?.keys ?? platformOnlyKeyStore(platform);
 
@@ -159,7 +172,11 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     live: hub && {
       hub,
       keys,
+      tokens: liveTokens,
+      revocations: entities?.revocations ?? noKeyRevocations(),
+      logger: pino({ level: 'silent' }),
       allowedOrigins: options.live?.allowedOrigins ?? [],
+      authTimeoutMs: options.live?.authTimeoutMs,
       maxMessageBytes: 16 * 1024,
     },
     routes: hub ? [createDashboardRoutes()] : [],
@@ -189,6 +206,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       database,
       logger: pino({ level: 'silent' }),
       platformKeys: keyMap,
+      liveTokenTtlSeconds: liveTokens.ttlSeconds,
     });
     await services.start();
     const { keys: entityKeys, showOwners } = services;
@@ -203,10 +221,12 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       queries: loadNamedQueries(QUERIES),
       retryAfterSeconds: 5,
       maxIngestRecords: 10_000,
+      liveTokens,
     };
     return {
       api,
       keys: entityKeys,
+      revocations: services.revocations,
       pool,
       db,
       bridge,

@@ -218,6 +218,8 @@ export function createLiveHub(options: LiveHubOptions) {
       }
       const message = result.data;
       if (message.type === 'unsubscribe') return this.unsubscribe(message.sub);
+      if (message.type === 'auth')
+        return this.send({ type: 'error', sub: null, code: 'bad_message', message: 'already authenticated' });
       const { sub } = message;
       const fail = (code: string, text: string) => this.send({ type: 'error', sub, code, message: text });
       if (this.subscriptions.has(sub)) return fail('duplicate_sub', `subscription '${sub}' is already open`);

@@ -6,6 +6,13 @@ import { z } from 'zod';
 
 export const PROTOCOL = 'ticketpulse.live.v1';
 
+/**
+ * Close codes of the protocol besides RFC 6455's: 4001 when the connection is not (or no longer)
+ * authenticated (a bad, expired or revoked token, no `auth` message in time, or the key was
+ * revoked while connected), 4008 for a slow consumer (src/push/live-hub.ts).
+ */
+export const CLOSE_UNAUTHORIZED = 4001;
+
 const subId = z.string().min(1).max(64);
 
 export const clientMessage = z.discriminatedUnion('type', [
@@ -22,6 +29,8 @@ export const clientMessage = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('unsubscribe'), sub: subId }).strict(),
+  /** The first message of a connection whose handshake carried no credential (src/api/live-route.ts). */
+  z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 

@@ -179,6 +179,7 @@ describe('dashboard', () => {
     });
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
+    const sockets = socketUrls(page);
     // The picker lists the key's show; the key moves to sessionStorage, out of the address bar,
     // and still serves the show page and a reload.
     await page.goto(`${baseUrl}/dashboard?key=${encodeURIComponent(organizerKey)}`);
@@ -187,6 +188,10 @@ describe('dashboard', () => {
     await page.waitForURL(`${baseUrl}/dashboard/${SHOW}`);
     await page.reload();
     const before = await eventually(() => totals(page), reached(posted), 20_000);
+    // The socket authenticated with a token: no key in its URL, nor in the page's.
+    expect(page.url()).toBe(`${baseUrl}/dashboard/${SHOW}`);
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const url of sockets) expect(url).toBe(`${baseUrl.replace(/^http/, 'ws')}/v1/live`);
     expect(before).toEqual({ tickets: posted.tickets, revenue: expect.closeTo(posted.revenue, 2) });
     expect(await page.getByTestId('connection-status').textContent()).toBe('live');
     expect(await page.getByTestId('show-name').textContent()).toBe('Neon Nights');
@@ -251,8 +256,14 @@ describe('dashboard', () => {
   it('reconnects after a network drop and ends on the exact totals', async () => {
     const proxy = await dropProxy(new URL(baseUrl));
     const page = await browser.newPage({ locale: 'en-US', timezoneId: 'UTC' });
+    const sockets = socketUrls(page);
+    let tokensMinted = 0;
+    page.on('request', (request) => {
+      if (request.url().endsWith('/v1/live/tokens') && request.method() === 'POST') tokensMinted++;
+    });
     try {
       await page.goto(`${proxy.url}/dashboard/${SHOW}?key=${encodeURIComponent(organizerKey)}`);
+      expect(page.url()).toBe(`${proxy.url}/dashboard/${SHOW}`);
       await eventually(() => totals(page), reached(posted), 20_000);
       const status = () => page.getByTestId('connection-status').getAttribute('data-status');
 
@@ -274,9 +285,20 @@ describe('dashboard', () => {
       expect(
         Number(await page.getByTestId('connection-status').getAttribute('data-reconnects')),
       ).toBeGreaterThan(0);
+      // One token for the first connection and the reconnects: it had time left.
+      expect(tokensMinted).toBe(1);
+      expect(sockets.length).toBeGreaterThan(1);
+      for (const url of sockets) expect(url).toBe(`${proxy.url.replace(/^http/, 'ws')}/v1/live`);
     } finally {
       await page.close();
       await proxy.close();
     }
   });
 });
+
+/** The URL of every WebSocket the page opens, as it opens them. */
+function socketUrls(page: Page): string[] {
+  const urls: string[] = [];
+  page.on('websocket', (socket) => urls.push(socket.url()));
+  return urls;
+}

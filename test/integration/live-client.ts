@@ -2,9 +2,16 @@
 // (with the dashboard's LiveTable), records each message, and counts how often a row was
 // upserted with the value it already had.
 import WebSocket from 'ws';
+import { PROTOCOL } from '../../src/push/protocol.js';
 import { keyOf, LiveTable } from '../../src/dashboard/public/live-table.js';
 
 type Row = Record<string, unknown>;
+
+/** A live token and where the client puts it (README "Live push"). */
+export interface LiveAuth {
+  token: string;
+  via: 'protocol' | 'message';
+}
 
 export interface Sub {
   key: string[];
@@ -19,26 +26,42 @@ export class LiveTestClient {
   readonly messages: Row[] = [];
   readonly subs = new Map<string, Sub>();
   closed: { code: number; reason: string } | undefined;
+  /** Headers of the server's 101 response. */
+  upgradeHeaders: Record<string, string | string[] | undefined> = {};
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => this.receive(JSON.parse(String(data)) as Row));
     socket.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
   }
 
-  /** Opens `/v1/live` and resolves once the server said hello; rejects with the HTTP status when refused. */
+  /**
+   * Opens `/v1/live` and resolves once the server said hello; rejects with the HTTP status when
+   * refused before the upgrade, or with the close code and reason when closed before hello.
+   * A string is a key for `?key=` (deprecated); a token goes in the subprotocol header or in a
+   * first `auth` message.
+   */
   static connect(
     baseUrl: string,
-    key: string,
+    auth: string | LiveAuth,
     headers: Record<string, string> = {},
   ): Promise<LiveTestClient> {
-    const url = `${baseUrl.replace(/^http/, 'ws')}/v1/live?key=${encodeURIComponent(key)}`;
+    const live = `${baseUrl.replace(/^http/, 'ws')}/v1/live`;
+    const url = typeof auth === 'string' ? `${live}?key=${encodeURIComponent(auth)}` : live;
+    const protocols =
+      typeof auth !== 'string' && auth.via === 'protocol' ? [PROTOCOL, `token.${auth.token}`] : [];
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { headers });
+      const socket = new WebSocket(url, protocols, { headers });
       const client = new LiveTestClient(socket);
       socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      socket.once('upgrade', (res) => (client.upgradeHeaders = res.headers));
       socket.once('error', reject);
+      socket.once('close', (code, reason) => reject(new Error(`closed ${code}: ${String(reason)}`)));
       const waitHello = () =>
         client.messages.some((m) => m.type === 'hello') ? resolve(client) : setTimeout(waitHello, 10);
-      socket.once('open', waitHello);
+      socket.once('open', () => {
+        if (typeof auth !== 'string' && auth.via === 'message')
+          socket.send(JSON.stringify({ type: 'auth', token: auth.token }));
+        waitHello();
+      });
     });
   }
 

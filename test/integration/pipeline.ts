@@ -19,6 +19,7 @@ export async function createTestPipeline(
     dedupSlotSeconds?: number;
     postgres?: { url: string; adminKey: string };
     live?: IsolatedPipelineOptions['live'];
+    liveTokens?: IsolatedPipelineOptions['liveTokens'];
     heartbeatMs?: number;
   } = {},
 ) {

@@ -62,4 +62,19 @@ describe('loadConfig', () => {
       /TICKETPULSE_ROLES: expected some of/,
     );
   });
+
+  it('leaves the live token secret unset by default (random per process) and bounds the TTL', () => {
+    expect(loadConfig({}).LIVE_TOKEN_SECRET).toBeUndefined();
+    expect(loadConfig({}).LIVE_TOKEN_TTL_SECONDS).toBe(300);
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({ LIVE_TOKEN_SECRET: secret, LIVE_TOKEN_TTL_SECONDS: '60' })).toMatchObject({
+      LIVE_TOKEN_SECRET: secret,
+      LIVE_TOKEN_TTL_SECONDS: 60,
+    });
+    expect(() => loadConfig({ LIVE_TOKEN_SECRET: 'short' })).toThrow(
+      /LIVE_TOKEN_SECRET: must be at least 32 characters/,
+    );
+    for (const bad of ['0', '3601', '1.5'])
+      expect(() => loadConfig({ LIVE_TOKEN_TTL_SECONDS: bad })).toThrow(/LIVE_TOKEN_TTL_SECONDS/);
+  });
 });

@@ -8,19 +8,33 @@ import { LiveTable } from '../../src/dashboard/public/live-table.js';
 
 type Message = Record<string, unknown>;
 
-/** A server that says hello, records what clients send and lets the test answer. */
-async function scriptedServer() {
+const HELLO = JSON.stringify({ type: 'hello', protocol: 'ticketpulse.live.v1', heartbeat_ms: 5000 });
+
+/**
+ * A server that says hello, records what clients send and lets the test answer. With `auth`, it
+ * says hello only after an `auth` message whose token `auth` accepts, and closes 4001 otherwise.
+ */
+async function scriptedServer(auth?: (token: string) => boolean) {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));
   const received: Message[] = [];
   const sockets: WebSocket[] = [];
   wss.on('connection', (socket) => {
     sockets.push(socket);
-    socket.on('message', (data) => received.push(JSON.parse(String(data)) as Message));
-    socket.send(JSON.stringify({ type: 'hello', protocol: 'ticketpulse.live.v1', heartbeat_ms: 5000 }));
+    let authenticated = !auth;
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Message;
+      received.push(message);
+      if (authenticated) return;
+      if (message.type === 'auth' && auth!(message.token as string)) {
+        authenticated = true;
+        socket.send(HELLO);
+      } else socket.close(4001, 'the live token has expired');
+    });
+    if (authenticated) socket.send(HELLO);
   });
   return {
-    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1/live?key=k`,
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1/live`,
     received,
     sockets,
     send: (message: Message) => sockets.at(-1)!.send(JSON.stringify(message)),
@@ -126,5 +140,78 @@ describe('LiveClient', () => {
     });
     await until(() => client.subs.get('cap')?.cursor === 'c3');
     expect(client.table('cap')?.sorted()).toEqual([row('GA', 6)]);
+  });
+
+  it('authenticates with a token in a first auth message, keeps it, and fetches a new one after a 4001', async () => {
+    let accepted = 't1';
+    const server = await scriptedServer((token) => token === accepted);
+    let minted = 0;
+    const client = new LiveClient(server.url, {
+      WebSocket,
+      minDelayMs: 20,
+      maxDelayMs: 100,
+      token: async () => ({ token: `t${++minted}`, expiresAt: Date.now() + 300_000 }),
+    });
+    cleanup.push(
+      () => server.close(),
+      () => client.close(),
+    );
+    client.subscribe('cap', 'capacity_status', { event_id: 'show-a' });
+    client.start();
+    await until(() => server.received.length === 2);
+    expect(server.received).toEqual([
+      { type: 'auth', token: 't1' },
+      { type: 'subscribe', sub: 'cap', feed: 'capacity_status', params: { event_id: 'show-a' } },
+    ]);
+
+    // A drop: the token has time left, so the same one comes back.
+    server.sockets.at(-1)!.terminate();
+    await until(() => server.received.length === 4);
+    expect(server.received[2]).toEqual({ type: 'auth', token: 't1' });
+    expect(minted).toBe(1);
+
+    // The server refuses it (expired, revoked): the next connection has a new one.
+    accepted = 't2';
+    server.sockets.at(-1)!.terminate();
+    await until(() => server.received.filter((m) => m.token === 't2').length === 1);
+    expect(minted).toBe(2);
+    await until(() => client.status === 'live');
+    expect(client.tokensFetched).toBe(2);
+  });
+
+  it('fetches a new token for a reconnect when the held one is about to expire, and stops when the key is refused', async () => {
+    const server = await scriptedServer(() => true);
+    let minted = 0;
+    let keyRevoked = false;
+    const errors: string[] = [];
+    const client = new LiveClient(server.url, {
+      WebSocket,
+      minDelayMs: 20,
+      maxDelayMs: 100,
+      onServerError: (e) => errors.push(`${e.code}: ${e.message}`),
+      token: async () => {
+        if (keyRevoked)
+          throw Object.assign(new Error('the API key is not valid (unknown or revoked)'), { fatal: true });
+        // Half its lifetime left counts as about to expire.
+        return { token: `t${++minted}`, expiresAt: Date.now() + 10 };
+      },
+    });
+    cleanup.push(
+      () => server.close(),
+      () => client.close(),
+    );
+    client.start();
+    await until(() => client.status === 'live');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    server.sockets.at(-1)!.terminate();
+    await until(() => server.received.filter((m) => m.type === 'auth').length === 2);
+    expect(server.received.map((m) => m.token)).toEqual(['t1', 't2']);
+
+    keyRevoked = true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    server.sockets.at(-1)!.close(4001, 'the API key was revoked');
+    await until(() => client.status === 'closed');
+    expect(errors).toEqual(['unauthorized: the API key is not valid (unknown or revoked)']);
+    expect(server.sockets.length).toBe(2);
   });
 });

@@ -163,6 +163,17 @@ export const CreatedKey = z
   .openapi('CreatedKey');
 export const RevokedKey = z.object({ id: z.string(), revoked_at: z.string() }).openapi('RevokedKey');
 
+export const LiveToken = z
+  .object({
+    token: z.string().openapi({
+      description:
+        'offer it as the subprotocol `token.<token>` beside `ticketpulse.live.v1`, or send `{"type":"auth","token":…}` first',
+    }),
+    expires_at: z.string().openapi({ description: 'when it expires (ISO 8601): connect before then' }),
+    expires_in: z.number().int().openapi({ description: 'seconds until then (LIVE_TOKEN_TTL_SECONDS)' }),
+  })
+  .openapi('LiveToken');
+
 export const PricingRuleBody = z
   .object({
     hot_sell_through: z.number().gt(0).max(1),

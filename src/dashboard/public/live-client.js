@@ -5,17 +5,29 @@
  * with the cursor of the last message it applied (so the server sends only what changed
  * since), and starts a sub over when the server says `must-refetch`. A connection silent for
  * three heartbeats counts as dropped. Runs in the browser and in Node (pass `ws` as WebSocket).
+ *
+ * With `token`, it authenticates with a live token in a first `auth` message: it keeps the
+ * token while it has time left and fetches a new one for a reconnect when it is about to expire
+ * or the server refused it (4001). The message rather than the subprotocol, because a refusal
+ * before the upgrade reaches a browser only as a bare 1006, a refused message as 4001 with the
+ * reason. A fetch that fails with `fatal` set (the key itself was refused) stops the client.
  */
 import { LiveTable } from './live-table.js';
 
 export const PROTOCOL = 'ticketpulse.live.v1';
+/** Close code of a connection the server does not (or no longer) accept: get a new token. */
+export const CLOSE_UNAUTHORIZED = 4001;
+/** A token with less than this left (or half its lifetime, if shorter) is not used for a new connection. */
+const TOKEN_MARGIN_MS = 30_000;
 
 /**
  * @typedef {'connecting' | 'live' | 'reconnecting' | 'closed'} LiveStatus
  * @typedef {{ feed: string, params: Record<string, string | number>, cursor?: string,
  *   table?: LiveTable, error?: { code: string, message: string } }} LiveSub
+ * @typedef {{ token: string, expiresAt: number }} LiveToken `expiresAt` in epoch ms
  * @typedef {{
  *   WebSocket?: any,
+ *   token?: () => Promise<LiveToken>,
  *   minDelayMs?: number,
  *   maxDelayMs?: number,
  *   onChange?: (sub: string, table: LiveTable | undefined) => void,
@@ -26,7 +38,7 @@ export const PROTOCOL = 'ticketpulse.live.v1';
 
 export class LiveClient {
   /**
-   * @param {string} url the `ws(s)://…/v1/live?key=…` address
+   * @param {string} url the `ws(s)://…/v1/live` address
    * @param {LiveClientOptions} [options]
    */
   constructor(url, options = {}) {
@@ -51,6 +63,10 @@ export class LiveClient {
     this.stopped = true;
     this.retryTimer = undefined;
     this.watchdog = undefined;
+    /** @type {(LiveToken & { mintedAt: number }) | undefined} */
+    this.token = undefined;
+    /** Tokens fetched so far. */
+    this.tokensFetched = 0;
   }
 
   /** Opens the connection; subscriptions made before or after are sent once the server says hello. */
@@ -92,15 +108,47 @@ export class LiveClient {
   /** @private */
   connect() {
     this.setStatus(this.failures === 0 && this.reconnects === 0 ? 'connecting' : 'reconnecting', {});
+    if (!this.options.token) return this.open(undefined);
+    this.freshToken().then(
+      (token) => {
+        if (!this.stopped) this.open(token);
+      },
+      (/** @type {Error & { fatal?: boolean }} */ err) => {
+        if (this.stopped) return;
+        if (!err.fatal) return this.retry(`no live token: ${err.message}`);
+        this.stopped = true;
+        this.options.onServerError?.({ sub: null, code: 'unauthorized', message: err.message });
+        this.setStatus('closed', { reason: err.message });
+      },
+    );
+  }
+
+  /** The held token while it has time left, else a new one. @private */
+  async freshToken() {
+    const held = this.token;
+    const now = Date.now();
+    if (held && held.expiresAt - now > Math.min(TOKEN_MARGIN_MS, (held.expiresAt - held.mintedAt) / 2))
+      return held.token;
+    this.token = undefined;
+    const minted = await /** @type {() => Promise<LiveToken>} */ (this.options.token)();
+    this.tokensFetched++;
+    this.token = { ...minted, mintedAt: now };
+    return minted.token;
+  }
+
+  /** @param {string | undefined} token sent as the first message when given @private */
+  open(token) {
     const socket = new this.WebSocket(this.url);
     this.socket = socket;
     this.lastMessageAt = Date.now();
+    if (token) socket.onopen = () => socket.send(JSON.stringify({ type: 'auth', token }));
     socket.onmessage = (/** @type {{ data: unknown }} */ event) => {
       this.lastMessageAt = Date.now();
       this.receive(JSON.parse(String(event.data)));
     };
     socket.onclose = (/** @type {{ code: number, reason: string }} */ event) => {
       this.detach();
+      if (event.code === CLOSE_UNAUTHORIZED) this.token = undefined;
       this.retry(`closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
     };
     socket.onerror = () => {}; // a close event follows
@@ -116,7 +164,7 @@ export class LiveClient {
   /** Forgets the current socket (its late events are ignored) and returns it. @private */
   detach() {
     const socket = this.socket;
-    if (socket) socket.onmessage = socket.onclose = null;
+    if (socket) socket.onopen = socket.onmessage = socket.onclose = null;
     this.socket = undefined;
     return socket;
   }

@@ -2,7 +2,7 @@
  * `/dashboard/:show`: one show live. Six subscriptions on /v1/live, one per panel (panels.js);
  * each table change redraws its panel on the next frame.
  */
-import { apiKey, getJson } from './api-key.js';
+import { apiKey, getJson, liveToken } from './api-key.js';
 import { LiveClient } from './live-client.js';
 import {
   renderAlerts,
@@ -77,8 +77,10 @@ function showFreshness() {
 }
 
 const key = apiKey();
-const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/live?key=${encodeURIComponent(key ?? '')}`;
+// The key stays in this page: the socket authenticates with a token minted from it.
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/live`;
 const client = new LiveClient(wsUrl, {
+  token: () => liveToken(/** @type {string} */ (key)),
   onStatus: showStatus,
   onChange(sub) {
     if (sub in alertsPrimed) alertsPrimed[sub] = true;
