@@ -1,7 +1,7 @@
 /**
  * Installs what the test suite needs beyond npm packages and the stack, when missing
  * (idempotent): chdb-core (a current ClickHouse engine, in-process in Python) for the
- * cross-version query test, Debian's Chromium for the dashboard's browser test, and Debian's
+ * cross-version query test, schemathesis (an OpenAPI fuzzer) for the contract test, Debian's Chromium for the dashboard's browser test, and Debian's
  * prometheus package for promtool (the alert rules' tests).
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { aptInstall } from './stack/apt.js';
 import { hasCommand } from './stack/processes.js';
 
 const REQUIREMENTS = new URL('../test/chdb/requirements.txt', import.meta.url).pathname;
+const CONTRACT_REQUIREMENTS = new URL('../test/contract/requirements.txt', import.meta.url).pathname;
 
 const probe = spawnSync('python3', ['-c', 'import chdb'], { stdio: 'ignore' });
 if (probe.status !== 0) {
@@ -20,6 +21,20 @@ if (probe.status !== 0) {
   );
   if (install.status !== 0) {
     console.error('[test] could not install chdb-core; the cross-version query test needs it');
+    process.exit(1);
+  }
+}
+
+// test/integration/contract-fuzz.integration.test.ts runs schemathesis (pinned) on the service.
+if (spawnSync('python3', ['-c', 'import schemathesis'], { stdio: 'ignore' }).status !== 0) {
+  console.log('[test] installing schemathesis (test/contract/requirements.txt) with pip');
+  const install = spawnSync(
+    'python3',
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', CONTRACT_REQUIREMENTS],
+    { stdio: 'inherit' },
+  );
+  if (install.status !== 0) {
+    console.error('[test] could not install schemathesis; the contract fuzz test needs it');
     process.exit(1);
   }
 }
