@@ -4,7 +4,7 @@
  */
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createService } from './service.js';
+import { createService, NotReadyError } from './service.js';
 
 const config = loadConfig();
 const logger = createLogger(config);
@@ -21,7 +21,8 @@ process.once('SIGTERM', () => void shutdown('SIGTERM'));
 try {
   await service.start();
 } catch (err) {
-  logger.fatal({ err }, 'ticketpulse could not start');
+  if (err instanceof NotReadyError) logger.fatal(`ticketpulse could not start: ${err.message}`);
+  else logger.fatal({ err }, 'ticketpulse could not start');
   await service.close().catch(() => undefined);
   process.exit(1);
 }

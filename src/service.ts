@@ -29,7 +29,15 @@ import { createEntityServices } from './entities/entity-services.js';
 import { createBlockHeartbeat } from './events/block-heartbeat.js';
 import { createKafkaEventSink } from './events/kafka-event-sink.js';
 import { createFraudRuleRunner } from './fraud/rule-runner.js';
-import { clickHouseProbe, kafkaProbe, postgresProbe, redactUrl } from './health/probes.js';
+import {
+  clickHouseProbe,
+  kafkaProbe,
+  postgresProbe,
+  redactUrl,
+  runProbes,
+  type Probe,
+} from './health/probes.js';
+import { schemaProbe } from './health/schema-probe.js';
 import { createLeaderElection } from './lifecycle/leader-election.js';
 import { addInFlightGauge, addPipelineGauges, createMetrics } from './metrics/metrics.js';
 import { createConsumerLag } from './events/consumer-lag.js';
@@ -44,6 +52,11 @@ const QUERIES_DIR = new URL('../queries/', import.meta.url).pathname;
 
 /** Advisory lock key of the rules leader (any fixed number unlike the migrator's). */
 export const RULES_LEADER_LOCK = 7_263_514_202;
+
+/** The service cannot start yet, for a reason an operator fixes (e.g. run the migrations). */
+export class NotReadyError extends Error {
+  override name = 'NotReadyError';
+}
 
 /** A part of the service that a process may run. */
 export interface RoleHandle {
@@ -63,6 +76,10 @@ export function createService(config: Config, logger: Logger) {
   const db = createDb(pool);
   const metrics = createMetrics();
   const queries = loadNamedQueries(QUERIES_DIR);
+  // The mirror's client, when the bridge role runs the mirror.
+  const influx =
+    roles.has('bridge') && config.INFLUX_MIRROR_INTERVAL_MS > 0 ? createInflux(config) : undefined;
+  const schema = schemaProbe({ pool, clickhouse, database });
   const entities = createEntityServices({
     db,
     connectionString: config.DATABASE_URL,
@@ -236,11 +253,11 @@ export function createService(config: Config, logger: Logger) {
 
   function bridgeRole(): RoleHandle {
     const mirror =
-      config.INFLUX_MIRROR_INTERVAL_MS > 0
+      influx !== undefined
         ? createInfluxMirror({
             clickhouse,
             database,
-            influx: createInflux(config),
+            influx,
             logger,
             intervalMs: config.INFLUX_MIRROR_INTERVAL_MS,
             bufferPoints: config.INFLUX_BUFFER_POINTS,
@@ -266,6 +283,16 @@ export function createService(config: Config, logger: Logger) {
   if (roles.has('api')) handles.push(apiRole());
   if (roles.has('push')) handles.push(pushRole());
 
+  // What /healthz checks: the dependencies these roles use, through the same clients, and the
+  // schema. Only the api role produces to Kafka; InfluxDB is optional (the mirror buffers).
+  const probes: Probe[] = [
+    ...(roles.has('api') ? [kafkaProbe(kafka, config.KAFKA_BROKERS)] : []),
+    clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
+    postgresProbe(pool, redactUrl(config.DATABASE_URL)),
+    ...(influx ? [influx.probe] : []),
+    schema,
+  ];
+
   // One HTTP server for the roles that serve something, with /healthz and /metrics.
   const served = handles.filter((h) => h.routes);
   const app =
@@ -277,12 +304,7 @@ export function createService(config: Config, logger: Logger) {
           logger,
           healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
           retryAfterSeconds: config.INGEST_RETRY_AFTER_SECONDS,
-          // The same clients the roles use.
-          probes: [
-            kafkaProbe(kafka, config.KAFKA_BROKERS),
-            clickHouseProbe(clickhouse, redactUrl(config.CLICKHOUSE_URL)),
-            postgresProbe(pool, redactUrl(config.DATABASE_URL)),
-          ],
+          probes,
         });
   let server: ServerType | undefined;
 
@@ -290,6 +312,10 @@ export function createService(config: Config, logger: Logger) {
     roles: handles.map((h) => h.role),
     /** Connects the change feed, then starts each role (the bridge first: it resyncs). */
     async start(): Promise<void> {
+      // Unmigrated, the roles cannot start (the key cache reads api_keys): refuse, in one line.
+      // Once running, /healthz reports the schema too (503 while a migration is pending).
+      const [state] = await runProbes([schema], config.HEALTH_TIMEOUT_MS);
+      if (state?.status === 'down') throw new NotReadyError(`the schema is not migrated: ${state.error}`);
       await entities.start();
       for (const handle of handles) await handle.start();
       if (app) {

@@ -86,6 +86,8 @@ export function createInflux(settings: InfluxSettings): Influx {
     probe: {
       name: 'influxdb',
       address: url,
+      // Only the mirror writes to it, and it buffers through an outage (src/bridge/influx-mirror.ts).
+      need: 'optional',
       async check() {
         const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(5000) });
         if (res.status !== 204) throw new Error(`/ping answered ${res.status}`);

@@ -10,11 +10,18 @@ import { createKafka } from '../clients/kafka.js';
 import { createPostgresPool } from '../clients/postgres.js';
 import { kafkaBrokers, type Config } from '../config.js';
 
+/**
+ * What a process needs of a dependency: without a `required` one its roles cannot serve (it is
+ * `down`, 503); without an `optional` one they still do, less (it is `degraded`, 200).
+ */
+export type Need = 'required' | 'optional';
+
 /** One dependency's check: resolves when it answers, rejects with the reason otherwise. */
 export interface Probe {
   name: string;
   /** Where the dependency is, for humans (no credentials). */
   address: string;
+  need: Need;
   check(): Promise<void>;
 }
 
@@ -22,16 +29,18 @@ export interface Probe {
 export interface ProbeResult {
   name: string;
   address: string;
+  need: Need;
   status: 'up' | 'down';
   latency_ms: number;
   error?: string;
 }
 
 /** Kafka answers a metadata request (the broker port only). */
-export function kafkaProbe(kafka: Kafka, address: string): Probe {
+export function kafkaProbe(kafka: Kafka, address: string, need: Need = 'required'): Probe {
   return {
     name: 'kafka',
     address,
+    need,
     async check() {
       const admin = kafka.admin();
       try {
@@ -45,10 +54,11 @@ export function kafkaProbe(kafka: Kafka, address: string): Probe {
 }
 
 /** ClickHouse answers `/ping`. */
-export function clickHouseProbe(client: ClickHouseClient, address: string): Probe {
+export function clickHouseProbe(client: ClickHouseClient, address: string, need: Need = 'required'): Probe {
   return {
     name: 'clickhouse',
     address,
+    need,
     async check() {
       const result = await client.ping();
       if (!result.success) throw result.error;
@@ -57,10 +67,11 @@ export function clickHouseProbe(client: ClickHouseClient, address: string): Prob
 }
 
 /** Postgres answers `SELECT 1`. */
-export function postgresProbe(pool: pg.Pool, address: string): Probe {
+export function postgresProbe(pool: pg.Pool, address: string, need: Need = 'required'): Probe {
   return {
     name: 'postgres',
     address,
+    need,
     async check() {
       await pool.query('SELECT 1');
     },
@@ -78,11 +89,18 @@ export async function runProbes(probes: Probe[], timeoutMs: number): Promise<Pro
       });
       try {
         await Promise.race([probe.check(), deadline]);
-        return { name: probe.name, address: probe.address, status: 'up', latency_ms: elapsed(started) };
+        return {
+          name: probe.name,
+          address: probe.address,
+          need: probe.need,
+          status: 'up',
+          latency_ms: elapsed(started),
+        };
       } catch (err) {
         return {
           name: probe.name,
           address: probe.address,
+          need: probe.need,
           status: 'down',
           latency_ms: elapsed(started),
           error: err instanceof Error ? err.message : String(err),

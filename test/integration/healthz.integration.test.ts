@@ -4,8 +4,11 @@ import { createApp } from '../../src/api/app.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
+import { createInflux } from '../../src/clients/influx.js';
 import { clickHouseProbe, kafkaProbe, postgresProbe } from '../../src/health/probes.js';
-import { config } from './helpers.js';
+import { schemaProbe } from '../../src/health/schema-probe.js';
+import { runTsx } from '../../scripts/service-process.js';
+import { config, createTestDatabase, uniqueName } from './helpers.js';
 
 describe('GET /healthz', () => {
   const clickhouse = createClickHouse(config);
@@ -36,7 +39,58 @@ describe('GET /healthz', () => {
     }
   });
 
-  it('answers 503 naming the dependency that is down', async () => {
+  it('is degraded, and still 200, when only an optional dependency (InfluxDB) is down', async () => {
+    const influx = createInflux({ ...config, INFLUX_URL: 'http://127.0.0.1:1' });
+    const app = createApp({
+      logger: pino({ level: 'silent' }),
+      healthTimeoutMs: 2000,
+      probes: [clickHouseProbe(clickhouse, 'c'), influx.probe],
+    });
+    const res = await app.request('/healthz');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      status: string;
+      dependencies: Record<string, { status: string; need: string }>;
+    };
+    expect(body.status).toBe('degraded');
+    expect(body.dependencies.influxdb).toMatchObject({ status: 'down', need: 'optional' });
+  });
+
+  it('reports the schema: up when every migration is applied, down (503) naming what is pending', async () => {
+    const migrated = createTestDatabase('tp_health');
+    const database = uniqueName('health');
+    const scratch = await migrated;
+    try {
+      const env = {
+        ...process.env,
+        DATABASE_URL: scratch.url,
+        CLICKHOUSE_DATABASE: database,
+        KAFKA_TOPIC_PREFIX: `${database}.`,
+      };
+      const scratchPool = createPostgresPool({ DATABASE_URL: scratch.url }, 1);
+      const app = createApp({
+        logger: pino({ level: 'silent' }),
+        healthTimeoutMs: 5000,
+        probes: [schemaProbe({ pool: scratchPool, clickhouse, database })],
+      });
+      const before = await app.request('/healthz');
+      expect(before.status).toBe(503);
+      const down = (await before.json()) as { status: string; dependencies: { schema: { error: string } } };
+      expect(down.status).toBe('down');
+      expect(down.dependencies.schema.error).toMatch(
+        /^postgres: \d+ of \d+ migrations pending .*clickhouse \(.+\): \d+ of \d+ migrations pending.*: run npm run migrate$/,
+      );
+      runTsx('src/migrate/cli.ts', [], env);
+      const after = await app.request('/healthz');
+      expect(after.status).toBe(200);
+      expect(((await after.json()) as { status: string }).status).toBe('ok');
+      await scratchPool.end();
+    } finally {
+      await scratch.drop();
+    }
+  }, 120_000);
+
+  it('answers 503 naming the required dependency that is down', async () => {
     const unreachable = createPostgresPool({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, 1);
     const app = createApp({
       logger: pino({ level: 'silent' }),
@@ -50,7 +104,7 @@ describe('GET /healthz', () => {
       status: string;
       dependencies: Record<string, { status: string; error?: string }>;
     };
-    expect(body.status).toBe('degraded');
+    expect(body.status).toBe('down');
     expect(body.dependencies.clickhouse?.status).toBe('up');
     expect(body.dependencies.postgres).toMatchObject({
       status: 'down',
