@@ -61,15 +61,15 @@ const Currency = oneOf(CURRENCY_CODES, 'must be an ISO 4217 currency code, e.g. 
 const Timezone = oneOf(TIMEZONES, 'must be an IANA time zone, e.g. Europe/Berlin', 'Europe/Berlin');
 
 /**
- * An instant between 2000 and 2099 with its offset. The pattern is the whole rule, and the
+ * An instant between 2000 and 2105 with its offset. The pattern is the whole rule, and the
  * document states it: only dates on the calendar (2026-02-30 is refused), and years that keep
  * every instant inside ClickHouse's DateTime whatever the offset (shows.starts_at is synced
  * into one).
  */
-const INSTANT = new RegExp(instantPattern(2000, 2099, 'optional'));
+const INSTANT = new RegExp(instantPattern(2000, 2105, 'optional'));
 export const Instant = z
   .string()
-  .regex(INSTANT, 'must be an ISO 8601 date-time in 2000-2099 with offset, e.g. 2026-09-01T20:00:00+02:00')
+  .regex(INSTANT, 'must be an ISO 8601 date-time in 2000-2105 with offset, e.g. 2026-09-01T20:00:00+02:00')
   .openapi({ example: '2026-09-01T20:00:00+02:00' });
 
 /** Money as in the events: exact decimal text, or a JSON number taken to 4 decimals. */
