@@ -39,8 +39,14 @@ const external: Record<StackService['name'], Probe | undefined> = {
 const log = (line: string): void => console.log(`[stack] ${line}`);
 const local = services.filter((s) => external[s.name] === undefined);
 
-async function up(quiet: boolean): Promise<void> {
-  for (const service of local) {
+async function up(names: string[], quiet: boolean): Promise<void> {
+  const unknown = names.filter((name) => !services.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    console.error(`[stack] no service ${unknown.join(', ')}: name kafka, clickhouse, postgres or influxdb`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const service of local.filter((s) => names.length === 0 || names.includes(s.name))) {
     const started = performance.now();
     try {
       await service.install(log);
@@ -111,9 +117,10 @@ function describe(err: unknown): string {
 const program = new Command('stack').description('the local Kafka + ClickHouse + Postgres + InfluxDB stack');
 program
   .command('up')
-  .description('install what is missing and start every service')
+  .argument('[services...]', 'only these (kafka clickhouse postgres influxdb); default: all')
+  .description('install what is missing and start every service, or the ones named')
   .option('-q, --quiet', 'print only problems')
-  .action((opts: { quiet?: boolean }) => up(opts.quiet === true));
+  .action((names: string[], opts: { quiet?: boolean }) => up(names, opts.quiet === true));
 program.command('down').description('stop the processes this stack started').action(down);
 program.command('status').description('show each service, its address and whether it answers').action(status);
 program
