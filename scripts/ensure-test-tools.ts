@@ -1,43 +1,43 @@
 /**
  * Installs what the test suite needs beyond npm packages and the stack, when missing
  * (idempotent): chdb-core (a current ClickHouse engine, in-process in Python) for the
- * cross-version query test, schemathesis (an OpenAPI fuzzer) for the contract test, Debian's Chromium for the dashboard's browser test, and Debian's
+ * cross-version query test, schemathesis (an OpenAPI fuzzer) for the contract test, Debian's
+ * Chromium for the dashboard's browser test, and Debian's
  * prometheus package for promtool (the alert rules' tests).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { aptInstall } from './stack/apt.js';
 import { hasCommand } from './stack/processes.js';
 
-const REQUIREMENTS = new URL('../test/chdb/requirements.txt', import.meta.url).pathname;
-const CONTRACT_REQUIREMENTS = new URL('../test/contract/requirements.txt', import.meta.url).pathname;
-
-const probe = spawnSync('python3', ['-c', 'import chdb'], { stdio: 'ignore' });
-if (probe.status !== 0) {
-  console.log('[test] installing chdb-core (test/chdb/requirements.txt) with pip');
+/**
+ * Installs a requirements file with pip unless every `name==version` in it is installed at that
+ * version, so a warm machine starts at once and a changed pin is installed.
+ */
+function pipEnsure(file: string, forWhat: string): void {
+  const path = new URL(`../${file}`, import.meta.url).pathname;
+  const pins = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => /^([A-Za-z0-9_.-]+)==(\S+)/.exec(line.trim()))
+    .filter((m) => m !== null)
+    .map((m) => [m[1]!, m[2]!]);
+  const check = `import importlib.metadata as m, sys; sys.exit(0 if all(m.version(n) == v for n, v in ${JSON.stringify(pins)}) else 1)`;
+  if (spawnSync('python3', ['-c', check], { stdio: 'ignore' }).status === 0) return;
+  console.log(`[test] installing ${file} with pip (${forWhat})`);
   const install = spawnSync(
     'python3',
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS],
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', path],
     { stdio: 'inherit' },
   );
   if (install.status !== 0) {
-    console.error('[test] could not install chdb-core; the cross-version query test needs it');
+    console.error(`[test] could not install ${file}; ${forWhat} needs it`);
     process.exit(1);
   }
 }
 
-// test/integration/contract-fuzz.integration.test.ts runs schemathesis (pinned) on the service.
-if (spawnSync('python3', ['-c', 'import schemathesis'], { stdio: 'ignore' }).status !== 0) {
-  console.log('[test] installing schemathesis (test/contract/requirements.txt) with pip');
-  const install = spawnSync(
-    'python3',
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', CONTRACT_REQUIREMENTS],
-    { stdio: 'inherit' },
-  );
-  if (install.status !== 0) {
-    console.error('[test] could not install schemathesis; the contract fuzz test needs it');
-    process.exit(1);
-  }
-}
+pipEnsure('test/chdb/requirements.txt', 'the cross-version query test');
+// test/integration/contract-fuzz.integration.test.ts runs schemathesis on the service.
+pipEnsure('test/contract/requirements.txt', 'the contract fuzz test');
 
 // test/integration/dashboard.integration.test.ts launches /usr/bin/chromium with playwright-core.
 if (!hasCommand('chromium')) {
