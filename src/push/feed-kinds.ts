@@ -100,6 +100,15 @@ function missedRows(cursor: Cursor, state: FeedState, include: (entry: Entry) =>
   return upserts;
 }
 
+/** A poll of a feed re-read whole (refresh, query). */
+async function wholeRead(feed: Feed, context: StrategyContext): Promise<FeedRead> {
+  const { database, params, maxRows } = context;
+  return {
+    rows: await context.select('poll')<Row>(wholeFeedQuery(feed, database, params, maxRows)),
+    whole: true,
+  };
+}
+
 const NO_WATERMARK: Resume = { ok: false, reason: 'the cursor has no watermark' };
 
 function changesStrategy(feed: ChangesFeed, context: StrategyContext): FeedStrategy {
@@ -130,16 +139,10 @@ function changesStrategy(feed: ChangesFeed, context: StrategyContext): FeedStrat
 }
 
 function refreshStrategy(feed: RefreshFeed, context: StrategyContext): FeedStrategy {
-  const { database, params, maxRows } = context;
   /** A digest of the whole table at the last cursor. */
   let digest: string | undefined;
   return {
-    async poll() {
-      return {
-        rows: await context.select('poll')<Row>(wholeFeedQuery(feed, database, params, maxRows)),
-        whole: true,
-      };
-    },
+    poll: () => wholeRead(feed, context),
     rowWatermark: (_row, now) => now,
     watermark: (now) => now,
     cursor(base, state) {
@@ -162,14 +165,9 @@ function refreshStrategy(feed: RefreshFeed, context: StrategyContext): FeedStrat
 }
 
 function queryStrategy(feed: QueryFeed, context: StrategyContext): FeedStrategy {
-  const { database, params, maxRows, overlapSeconds } = context;
+  const { overlapSeconds } = context;
   return {
-    async poll() {
-      return {
-        rows: await context.select('poll')<Row>(wholeFeedQuery(feed, database, params, maxRows)),
-        whole: true,
-      };
-    },
+    poll: () => wholeRead(feed, context),
     rowWatermark: (row) => seconds(row[feed.watermark]),
     watermark(_now, memory) {
       let max = 0;
