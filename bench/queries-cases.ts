@@ -216,7 +216,7 @@ export async function captureFeeds(options: {
     if (!failed) pollers.push(poller);
     else {
       tooLarge.push(feed.name);
-      if (feed.kind === 'view' && feed.changes) {
+      if (feed.kind === 'changes') {
         const unlimited = pollerFor(feed, Number.MAX_SAFE_INTEGER - 1);
         phase = 'off';
         await unlimited.poll();

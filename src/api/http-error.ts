@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { REFUSALS, type ShowRefusal } from '../auth/show-access.js';
 import { classifyPostgresError } from '../clients/postgres-errors.js';
 
 export class HttpError extends Error {
@@ -24,6 +25,12 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The error for a show the caller may not use (src/auth/show-access.ts): 404 unknown, 403 another organizer's. */
+export function showRefusalError(refusal: ShowRefusal): HttpError {
+  const { status, code } = REFUSALS[refusal.kind];
+  return new HttpError(status, code, refusal.message);
 }
 
 export interface ErrorHandlerOptions {

@@ -6,7 +6,8 @@
  * - 401 / 403 / 413 / 415 for a missing key, a key without the ingest scope, an oversized
  *   body, another content type;
  * - an organizer's key may send only its own shows' events: a record for another organizer's
- *   show or an unknown show is rejected with that reason (and quarantined like any other);
+ *   show or an unknown show is rejected with that reason (src/auth/show-access.ts decides) and
+ *   quarantined like any other;
  * - 503 with Retry-After when Kafka did not acknowledge; 413 when it refused the batch as too
  *   large, 502 (`kafka_rejected`) when it refused it for another permanent reason; in each
  *   case nothing counts as accepted.
@@ -24,6 +25,7 @@ import {
 } from '../events/validate-event.js';
 import type { KeyStore } from '../auth/key-store.js';
 import { principalSource, type Principal } from '../auth/principal.js';
+import { accessToShows } from '../auth/show-access.js';
 import type { ShowOwners } from '../auth/show-owners.js';
 import { EVENT_TYPES } from '../events/envelope.js';
 import type { IngestMetrics } from '../metrics/metrics.js';
@@ -151,34 +153,20 @@ export function createIngestRoute(options: IngestRouteOptions): Hono<{ Variables
 }
 
 /**
- * For an organizer's key, the shows among the accepted records it may not send, each with the
- * reason; empty for platform keys.
+ * The shows among the accepted records this key may not send, each with the reason
+ * (src/auth/show-access.ts); empty for platform keys.
  */
 async function scopeCheck(
   principal: Principal,
   results: ValidationResult[],
   showOwners: ShowOwners | undefined,
 ): Promise<Map<string, string>> {
-  const refused = new Map<string, string>();
-  if (principal.kind === 'platform') return refused;
   const shows = new Set<string>();
   for (const result of results)
     if (isAccepted(result) && result.showId !== undefined) shows.add(result.showId);
-  if (shows.size === 0) return refused;
-  if (!showOwners) {
-    for (const show of shows)
-      refused.set(show, 'this service cannot check show ownership; use a platform key');
-    return refused;
-  }
-  const owners = await showOwners.ownersOf(shows);
-  for (const show of shows) {
-    const owner = owners.get(show);
-    if (owner === null || owner === undefined) {
-      refused.set(show, `unknown show '${show}': register it with POST /v1/shows first`);
-    } else if (owner !== principal.organizerId) {
-      refused.set(show, `show '${show}' belongs to another organizer`);
-    }
-  }
+  const refused = new Map<string, string>();
+  for (const [show, access] of await accessToShows(principal, shows, showOwners))
+    if (access.kind !== 'allowed') refused.set(show, access.message);
   return refused;
 }
 

@@ -29,6 +29,7 @@ import type { ClickHouseClient } from '../clients/clickhouse.js';
 import type { Influx } from '../clients/influx.js';
 import { MAX_FUTURE_SKEW_MS } from '../events/envelope.js';
 import { repeat } from '../lifecycle/repeat.js';
+import { keysThenLiterals, viewReader } from '../sql/keys-then-literals.js';
 import { ident, int, str } from '../sql/literals.js';
 
 export interface InfluxMirrorOptions {
@@ -99,46 +100,25 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
   let databaseReady = false;
   let failing = false;
 
-  async function select<T>(query: string): Promise<T[]> {
-    const result = await clickhouse.query({
-      query,
-      format: 'JSONEachRow',
-      clickhouse_settings: {
-        enable_optimize_predicate_expression: 1,
-        output_format_json_quote_64bit_integers: 0,
-      },
-    });
-    return result.json<T>();
-  }
+  const select = viewReader(clickhouse);
 
-  /**
-   * The finished sales windows the change log names since `since`. In two steps: ClickHouse
-   * 18.16 does not push an `IN (subquery)` condition into the view's GROUP BY (it would merge
-   * every window ever sold on each pass), but it does push a list of literal keys, which reads
-   * only their granules.
-   */
-  async function changedSales(since: string, until: string): Promise<SalesRow[]> {
-    const keys = await select<{ event_id: string; t: number }>(
-      `SELECT DISTINCT event_id, toUnixTimestamp(toStartOfMinute(event_time)) AS t
+  /** The finished sales windows the change log names since `since` (src/sql/keys-then-literals.ts). */
+  function changedSales(since: string, until: string): Promise<SalesRow[]> {
+    return keysThenLiterals<{ event_id: string; t: number }, SalesRow>(select, {
+      keys: `SELECT DISTINCT event_id, toUnixTimestamp(toStartOfMinute(event_time)) AS t
        FROM ${db}.ticket_sales_ids
        WHERE ingested_at >= toDateTime(${since}) AND event_time < toDateTime(${until})`,
-    );
-    const rows: SalesRow[] = [];
-    for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
-      const chunk = keys.slice(i, i + KEYS_PER_QUERY);
-      const tuples = chunk.map((k) => `(${str(k.event_id).text}, toDateTime(${int(k.t).text}))`);
-      const times = chunk.map((k) => k.t);
-      rows.push(
-        ...(await select<SalesRow>(
-          `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers
+      rows: (chunk) => {
+        const tuples = chunk.map((k) => `(${str(k.event_id).text}, toDateTime(${int(k.t).text}))`);
+        const times = chunk.map((k) => k.t);
+        return `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers
            FROM ${db}.sales_per_minute
            WHERE window_start >= toDateTime(${int(Math.min(...times)).text})
              AND window_start <= toDateTime(${int(Math.max(...times)).text})
-             AND (event_id, window_start) IN (${tuples.join(', ')})`,
-        )),
-      );
-    }
-    return rows;
+             AND (event_id, window_start) IN (${tuples.join(', ')})`;
+      },
+      keysPerQuery: KEYS_PER_QUERY,
+    });
   }
 
   /** Writes the buffer and empties it, returning its size; throws (keeping it) when InfluxDB did not take it. */

@@ -1,16 +1,24 @@
 /**
- * One watched feed with its params: holds the feed's current rows, polls ClickHouse with one
- * query per poll, and turns what changed into deltas for every subscriber at once. A new
- * subscriber gets a snapshot from memory; one with a cursor gets only what changed after it.
- * See src/push/feeds.ts for the three ways a feed is polled and src/push/cursor.ts for cursors.
+ * One watched feed with its params: holds the feed's current rows, polls ClickHouse as the
+ * feed's kind says (src/push/feed-kinds.ts), and turns what changed into deltas for every
+ * subscriber at once. A new subscriber gets a snapshot from memory; one with a cursor gets only
+ * what changed after it. See src/push/feeds.ts for the kinds and src/push/cursor.ts for cursors.
  */
 import type { ClickHouseClient } from '../clients/clickhouse.js';
-import { ident, int, LiteralError } from '../sql/literals.js';
-import { renderNamedQuery } from '../sql/named-queries.js';
-import { decodeCursor, encodeCursor, shortHash, type Cursor } from './cursor.js';
-import { renderParam, type Feed } from './feeds.js';
+import { viewReader, type SelectRows } from '../sql/keys-then-literals.js';
+import { decodeCursor, encodeCursor, shortHash } from './cursor.js';
+import {
+  feedStrategy,
+  keyText,
+  type Entry,
+  type FeedStrategy,
+  type QueryPurpose,
+  type Row,
+} from './feed-kinds.js';
+import { CLOCK_QUERY, wholeFeedQuery } from './feed-sql.js';
+import type { Feed } from './feeds.js';
 
-export type Row = Record<string, unknown>;
+export { keyText, type Row };
 
 export interface Delta {
   /** Changed rows by key text (see `keyText`). */
@@ -22,7 +30,7 @@ export interface Delta {
   watermark: string | null;
 }
 
-/** What a subscriber receives; the hub (src/push/live-hub.ts) turns these into messages. */
+/** What a subscriber receives; the connection (src/push/live-connection.ts) turns these into messages. */
 export interface FeedListener {
   snapshot(rows: Row[], cursor: string, watermark: string | null): void;
   delta(delta: Delta): void;
@@ -41,43 +49,21 @@ export interface FeedPollerOptions {
   resumeHorizonSeconds: number;
   maxRows: number;
   /** Called once per ClickHouse query (metrics). */
-  onQuery?: (purpose: 'load' | 'poll' | 'resume') => void;
+  onQuery?: (purpose: QueryPurpose) => void;
   /** Called with each delta as the poll finds it, before it goes out (bench/push times delivery from here). */
   onDelta?: (delta: Delta) => void;
 }
 
-interface Entry {
-  row: Row;
-  hash: string;
-  /** Epoch seconds: when the row last changed (changes/refresh) or its watermark column (query). */
-  wm: number;
-}
-
-const SETTINGS = {
-  enable_optimize_predicate_expression: 1,
-  output_format_json_quote_64bit_integers: 0,
-} as const;
-
 export class FeedTooLargeError extends Error {}
-
-export function keyText(key: readonly string[], row: Row): string {
-  return JSON.stringify(key.map((k) => row[k]));
-}
-
-/** Epoch seconds of a ClickHouse DateTime text (UTC server) or a number. */
-function seconds(value: unknown): number {
-  if (typeof value === 'number') return value;
-  const parsed = Date.parse(`${String(value).replace(' ', 'T')}Z`);
-  return Number.isNaN(parsed) ? Number(value) : Math.floor(parsed / 1000);
-}
 
 export class FeedPoller {
   private readonly options: FeedPollerOptions;
+  private readonly strategy: FeedStrategy;
+  private readonly read: SelectRows;
   private readonly memory = new Map<string, Entry>();
   private loaded = false;
-  /** Watermark in epoch seconds (see Cursor.w). */
-  private w: number | undefined;
-  private digest: string | undefined;
+  /** Watermark in epoch seconds (see Cursor.w); 0 until the first load. */
+  private w = 0;
   private cursorText = '';
   private readonly listeners = new Set<FeedListener>();
   private joining: { listener: FeedListener; cursor?: string }[] = [];
@@ -88,6 +74,15 @@ export class FeedPoller {
     this.options = options;
     this.id = id;
     this.feedHash = shortHash(id, 8);
+    this.read = viewReader(options.clickhouse);
+    this.strategy = feedStrategy(options.feed, {
+      database: options.database,
+      params: options.params,
+      overlapSeconds: options.overlapSeconds,
+      resumeHorizonSeconds: options.resumeHorizonSeconds,
+      maxRows: options.maxRows,
+      select: (purpose) => this.select(purpose),
+    });
   }
 
   get subscribers(): number {
@@ -134,22 +129,23 @@ export class FeedPoller {
     }
   }
 
+  /** The first read, the whole feed whatever its kind. */
   private async load(): Promise<void> {
-    const rows = await this.select(this.fullQuery(), 'load');
-    if (rows.length > this.options.maxRows)
-      throw new FeedTooLargeError(
-        `${this.id} has more than ${this.options.maxRows} rows; subscribe with narrower params`,
-      );
+    const { feed, database, params, maxRows } = this.options;
+    const select = this.select('load');
+    const rows = await select<Row>(wholeFeedQuery(feed, database, params, maxRows));
+    if (rows.length > maxRows)
+      throw new FeedTooLargeError(`${this.id} has more than ${maxRows} rows; subscribe with narrower params`);
     let now = rows[0]?._now as number | undefined;
     if (now === undefined) {
-      const [clock] = await this.select('SELECT toUnixTimestamp(now()) AS _now', 'load');
-      now = clock!._now as number;
+      const [clock] = await select<{ _now: number }>(CLOCK_QUERY);
+      now = clock?._now ?? 0;
     }
     for (const row of rows) {
       delete row._now;
-      this.memory.set(keyText(this.options.feed.key, row), this.entry(row, now));
+      this.memory.set(keyText(feed.key, row), this.entry(row, now));
     }
-    this.w = this.options.feed.kind === 'query' ? this.maxRowWatermark() : now;
+    this.w = this.strategy.watermark(now, this.memory);
     this.loaded = true;
     this.refreshCursor();
   }
@@ -157,19 +153,10 @@ export class FeedPoller {
   /** Reads what may have changed and returns the delta, or undefined when nothing did. */
   private async update(): Promise<Delta | undefined> {
     const { feed } = this.options;
-    const whole = feed.kind === 'query' || !feed.changes;
-    let rows: Row[];
-    if (whole) rows = await this.select(this.fullQuery(), 'poll');
-    else {
-      // Two steps: the keys the log names since the watermark, then the view for those keys as
-      // literals. 18.16 pushes a literal IN into the view's GROUP BY but not an IN (subquery),
-      // which would merge every window of the feed on every poll. Nothing changed: one query.
-      const keys = await this.select(this.logSubquery(this.w! - this.options.overlapSeconds).sql, 'poll');
-      rows = keys.length === 0 ? [] : await this.select(this.changesQuery(keys), 'poll');
-    }
+    const { rows, whole } = await this.strategy.poll({ memory: this.memory, w: this.w });
     if (whole && rows.length > this.options.maxRows)
       throw new FeedTooLargeError(`${this.id} grew past ${this.options.maxRows} rows`);
-    const now = (rows[0]?._now as number | undefined) ?? this.w!;
+    const now = (rows[0]?._now as number | undefined) ?? this.w;
     const upserts = new Map<string, Row>();
     const deletes = new Map<string, Row>();
     const seen = new Set<string>();
@@ -190,7 +177,7 @@ export class FeedPoller {
       }
     }
     if (upserts.size === 0 && deletes.size === 0) return undefined;
-    this.w = feed.kind === 'query' ? this.maxRowWatermark() : now;
+    this.w = this.strategy.watermark(now, this.memory);
     this.refreshCursor();
     return { upserts, deletes, cursor: this.cursorText, watermark: this.watermarkIso() };
   }
@@ -206,75 +193,25 @@ export class FeedPoller {
       return;
     }
     const cursor = decodeCursor(cursorText);
-    const reason = this.unresumable(cursor);
-    if (reason) return listener.mustRefetch(reason);
-    const { feed } = this.options;
-    const held = new Set(cursor!.s ?? []);
-    const upserts = new Map<string, Row>();
-    if (feed.kind === 'view' && !feed.changes) {
-      // refresh feed: resumable only when nothing changed (checked above).
-    } else if (feed.kind === 'query') {
-      for (const [key, entry] of this.memory) {
-        if (entry.wm >= cursor!.w! - this.options.overlapSeconds && !held.has(entry.hash))
-          upserts.set(key, entry.row);
-      }
-    } else {
-      const changed = await this.changedKeys(cursor!.w! - this.options.overlapSeconds);
-      const logKeys = Object.keys(feed.changes!.keys);
-      for (const [key, entry] of this.memory) {
-        if (changed.has(keyText(logKeys, entry.row)) && !held.has(entry.hash)) upserts.set(key, entry.row);
-      }
-    }
-    listener.delta({ upserts, deletes: new Map(), cursor: this.cursorText, watermark: this.watermarkIso() });
-  }
-
-  private unresumable(cursor: Cursor | undefined): string | undefined {
-    if (!cursor) return 'the cursor is not one this server issued';
-    if (cursor.f !== this.feedHash) return 'the cursor belongs to another feed or other params';
-    const { feed } = this.options;
-    if (feed.kind === 'view' && !feed.changes) {
-      return cursor.d === this.digest
-        ? undefined
-        : 'this feed resumes only when nothing changed since the cursor';
-    }
-    if (cursor.w === undefined) return 'the cursor has no watermark';
-    if (feed.kind === 'view' && cursor.w < this.w! - this.options.resumeHorizonSeconds)
-      return `the cursor is older than ${this.options.resumeHorizonSeconds} s`;
-    return undefined;
+    if (!cursor) return listener.mustRefetch('the cursor is not one this server issued');
+    if (cursor.f !== this.feedHash)
+      return listener.mustRefetch('the cursor belongs to another feed or other params');
+    const resume = await this.strategy.resume(cursor, { memory: this.memory, w: this.w });
+    if (!resume.ok) return listener.mustRefetch(resume.reason);
+    listener.delta({
+      upserts: resume.upserts,
+      deletes: new Map(),
+      cursor: this.cursorText,
+      watermark: this.watermarkIso(),
+    });
   }
 
   private entry(row: Row, now: number): Entry {
-    const { feed } = this.options;
-    return {
-      row,
-      hash: shortHash(JSON.stringify(row)),
-      wm: feed.kind === 'query' ? seconds(row[feed.watermark]) : now,
-    };
-  }
-
-  private maxRowWatermark(): number {
-    let max = 0;
-    for (const entry of this.memory.values()) max = Math.max(max, entry.wm);
-    return max;
+    return { row, hash: shortHash(JSON.stringify(row)), wm: this.strategy.rowWatermark(row, now) };
   }
 
   private refreshCursor(): void {
-    const { feed } = this.options;
-    const cursor: Cursor = { v: 1, f: this.feedHash };
-    if (feed.kind === 'view' && !feed.changes) {
-      this.digest = shortHash(
-        [...this.memory.values()]
-          .map((e) => e.hash)
-          .sort()
-          .join(''),
-        16,
-      );
-      cursor.d = this.digest;
-    } else {
-      const from = this.w! - this.options.overlapSeconds;
-      cursor.w = this.w;
-      cursor.s = [...this.memory.values()].filter((e) => e.wm >= from).map((e) => e.hash);
-    }
+    const cursor = this.strategy.cursor({ v: 1, f: this.feedHash }, { memory: this.memory, w: this.w });
     this.cursorText = encodeCursor(cursor);
   }
 
@@ -282,76 +219,13 @@ export class FeedPoller {
     return this.w ? new Date(this.w * 1000).toISOString() : null;
   }
 
-  private filters(): string[] {
-    const { feed, params } = this.options;
-    if (feed.kind === 'query') return [];
-    return Object.entries(params).map(
-      ([name, value]) => `${ident(name).text} = ${renderParam(feed.params[name]!, value).text}`,
-    );
-  }
-
-  private fullQuery(): string {
-    const { feed, database, params, maxRows } = this.options;
-    const limit = int(maxRows + 1).text;
-    if (feed.kind === 'query') {
-      const body = renderNamedQuery(feed.query, database, params);
-      return `SELECT *, toUnixTimestamp(now()) AS _now FROM (${body}) LIMIT ${limit}`;
-    }
-    const where = this.filters();
-    return `SELECT *, toUnixTimestamp(now()) AS _now FROM ${ident(database).text}.${ident(feed.name).text}${
-      where.length ? ` WHERE ${where.join(' AND ')}` : ''
-    } LIMIT ${limit}`;
-  }
-
-  /** The log's keys changed since `since`, narrowed by the params the log also has. */
-  private logSubquery(since: number): { columns: string[]; sql: string } {
-    const { feed, database, params } = this.options;
-    if (feed.kind !== 'view' || !feed.changes) throw new LiteralError('not a changes feed');
-    const log = feed.changes;
-    const columns = Object.keys(log.keys);
-    const conditions = [`${ident(log.time).text} >= toDateTime(${int(Math.max(0, since)).text})`];
-    for (const [name, value] of Object.entries(params)) {
-      const expr = log.keys[name];
-      if (expr) conditions.push(`${expr} = ${renderParam(feed.params[name]!, value).text}`);
-    }
-    const select = columns.map((c) => `${log.keys[c]} AS ${ident(c).text}`).join(', ');
-    return {
-      columns,
-      sql: `SELECT DISTINCT ${select} FROM ${ident(database).text}.${ident(log.table).text} WHERE ${conditions.join(' AND ')}`,
+  /** Runs queries for one purpose, counted (onQuery) and with the view settings. */
+  private select(purpose: QueryPurpose): SelectRows {
+    const { onQuery } = this.options;
+    const read = this.read;
+    return function countedSelect<T>(query: string): Promise<T[]> {
+      onQuery?.(purpose);
+      return read<T>(query);
     };
-  }
-
-  /** The view's rows for these log keys (e.g. event_id and window_start), as literals. */
-  private changesQuery(keys: Row[]): string {
-    const { feed, database } = this.options;
-    if (feed.kind !== 'view' || !feed.changes) throw new LiteralError('not a changes feed');
-    const columns = Object.keys(feed.changes.keys);
-    const literal = (column: string, value: unknown) =>
-      renderParam(feed.params[column] ?? 'String', value).text;
-    const tuples = keys.map((key) =>
-      columns.length === 1
-        ? literal(columns[0]!, key[columns[0]!])
-        : `(${columns.map((c) => literal(c, key[c])).join(', ')})`,
-    );
-    const tuple =
-      columns.length === 1 ? ident(columns[0]!).text : `(${columns.map((c) => ident(c).text).join(', ')})`;
-    const where = [...this.filters(), `${tuple} IN (${tuples.join(', ')})`];
-    return `SELECT *, toUnixTimestamp(now()) AS _now FROM ${ident(database).text}.${ident(feed.name).text} WHERE ${where.join(' AND ')}`;
-  }
-
-  private async changedKeys(since: number): Promise<Set<string>> {
-    const log = this.logSubquery(since);
-    const rows = await this.select(log.sql, 'resume');
-    return new Set(rows.map((row) => keyText(log.columns, row)));
-  }
-
-  private async select(query: string, purpose: 'load' | 'poll' | 'resume'): Promise<Row[]> {
-    this.options.onQuery?.(purpose);
-    const result = await this.options.clickhouse.query({
-      query,
-      format: 'JSONEachRow',
-      clickhouse_settings: SETTINGS,
-    });
-    return result.json<Row>();
   }
 }

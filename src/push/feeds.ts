@@ -1,7 +1,8 @@
 /**
  * What `/v1/live` can stream: every analyst view, and every named query (`queries/*.sql`)
  * whose header declares `key:` and `watermark:`. A feed plus its params is polled by one
- * FeedPoller (src/push/feed-poller.ts) in one of three ways:
+ * FeedPoller (src/push/feed-poller.ts); each feed is of one of three kinds, each read its own
+ * way (src/push/feed-kinds.ts, with the SQL in src/push/feed-sql.ts):
  *
  * - `changes`: the view's rows are re-read only for the keys a change log names since the
  *   watermark (for the sales windows: `ticket_sales_ids`, ordered by `ingested_at`, the time
@@ -22,7 +23,7 @@ export type ParamKind = 'String' | 'DateTime' | 'Int' | 'Float';
 
 /** A view whose changed rows a change log can name. */
 export interface ChangeLog {
-  /** The log table (in the feed's database); `{since}` is the watermark minus the overlap. */
+  /** The log table, in the feed's database. */
   table: string;
   /** Its insertion-time column. */
   time: string;
@@ -30,130 +31,139 @@ export interface ChangeLog {
   keys: Record<string, string>;
 }
 
-export interface ViewFeed {
-  kind: 'view';
+interface FeedBase {
   name: string;
+  /** The columns that identify a row. */
   key: string[];
   scope: FeedScope;
-  /** Columns a subscriber may filter on by equality, with their kind. */
-  params: Record<string, ParamKind>;
-  changes?: ChangeLog;
 }
 
-export interface QueryFeed {
+/** A view read for the keys its change log names (see the header). */
+export interface ChangesFeed extends FeedBase {
+  kind: 'changes';
+  /** Columns a subscriber may filter on by equality, with their kind. */
+  params: Record<string, ParamKind>;
+  changes: ChangeLog;
+}
+
+/** A view re-read whole on each poll (see the header). */
+export interface RefreshFeed extends FeedBase {
+  kind: 'refresh';
+  /** Columns a subscriber may filter on by equality, with their kind. */
+  params: Record<string, ParamKind>;
+}
+
+/** A named query re-run whole on each poll; `watermark` is its column that grows with each change. */
+export interface QueryFeed extends FeedBase {
   kind: 'query';
-  name: string;
-  key: string[];
-  scope: FeedScope;
   watermark: string;
   query: NamedQuery;
 }
 
-export type Feed = ViewFeed | QueryFeed;
+/** A feed over an analyst view. */
+export type ViewFeed = ChangesFeed | RefreshFeed;
 
-const SALES_LOG = (window: string): ChangeLog => ({
-  table: 'ticket_sales_ids',
-  time: 'ingested_at',
-  keys: { event_id: 'event_id', window_start: `${window}(event_time)` },
-});
+export type Feed = ChangesFeed | RefreshFeed | QueryFeed;
+
+/** A sales window view, read for the windows `ticket_sales_ids` names (`window` of their event time). */
+function salesWindows(name: string, window: string): ChangesFeed {
+  return {
+    kind: 'changes',
+    name,
+    key: ['event_id', 'window_start', 'category'],
+    scope: { show: 'event_id' },
+    params: { event_id: 'String', category: 'String', window_start: 'DateTime' },
+    changes: {
+      table: 'ticket_sales_ids',
+      time: 'ingested_at',
+      keys: { event_id: 'event_id', window_start: `${window}(event_time)` },
+    },
+  };
+}
 
 /** Every analyst view (test/integration/live.integration.test.ts checks none is missing). */
 export const VIEW_FEEDS: readonly ViewFeed[] = [
+  salesWindows('sales_per_minute', 'toStartOfMinute'),
+  salesWindows('sales_per_hour', 'toStartOfHour'),
   {
-    kind: 'view',
-    name: 'sales_per_minute',
-    key: ['event_id', 'window_start', 'category'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', category: 'String', window_start: 'DateTime' },
-    changes: SALES_LOG('toStartOfMinute'),
-  },
-  {
-    kind: 'view',
-    name: 'sales_per_hour',
-    key: ['event_id', 'window_start', 'category'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', category: 'String', window_start: 'DateTime' },
-    changes: SALES_LOG('toStartOfHour'),
-  },
-  {
-    kind: 'view',
+    kind: 'refresh',
     name: 'capacity_status',
     key: ['event_id', 'category'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', category: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'pricing_signals',
     key: ['event_id', 'category'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', category: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'capacity_alerts',
     key: ['event_id', 'category', 'threshold', 'crossed_at'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', category: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'capacity_thresholds',
     key: ['event_id', 'category', 'threshold'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', category: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'fraud_alerts',
     key: ['rule', 'event_id', 'order_id'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', rule: 'String', user_id: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'engagement_per_minute',
     key: ['event_id', 'window_start', 'action'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', action: 'String', window_start: 'DateTime' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'ticket_categories',
     key: ['show_id', 'category'],
     scope: { show: 'show_id' },
     params: { show_id: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'shows',
     key: ['show_id'],
     scope: { organizer: 'organizer_id' },
     params: { organizer_id: 'String', show_id: 'String', status: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'fraud_rule_overrides',
     key: ['organizer_id', 'rule'],
     scope: { organizer: 'organizer_id' },
     params: { organizer_id: 'String', rule: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'pricing_rules',
     key: ['organizer_id'],
     scope: { organizer: 'organizer_id' },
     params: { organizer_id: 'String' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'metrics_per_minute',
     key: ['name', 'window_start'],
     scope: 'platform',
     params: { name: 'String', window_start: 'DateTime' },
   },
   {
-    kind: 'view',
+    kind: 'refresh',
     name: 'fraud_rules_current',
     key: ['rule'],
     scope: 'platform',

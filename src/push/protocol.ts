@@ -9,7 +9,7 @@ export const PROTOCOL = 'ticketpulse.live.v1';
 /**
  * Close codes of the protocol besides RFC 6455's: 4001 when the connection is not (or no longer)
  * authenticated (a bad, expired or revoked token, no `auth` message in time, or the key was
- * revoked while connected), 4008 for a slow consumer (src/push/live-hub.ts).
+ * revoked while connected), 4008 for a slow consumer (src/push/live-connection.ts).
  */
 export const CLOSE_UNAUTHORIZED = 4001;
 

@@ -215,6 +215,7 @@ describe('GET /v1/live', () => {
   it("refuses another organizer's show, platform feeds, and unknown feeds", async () => {
     const client = await connect();
     client.subscribe('other', 'sales_per_minute', { event_id: 'show-b' });
+    client.subscribe('unknown', 'sales_per_minute', { event_id: 'show-zz' });
     client.subscribe('all', 'sales_per_minute', {});
     client.subscribe('metrics', 'metrics_per_minute', {});
     client.subscribe('shows', 'shows', { organizer_id: B });
@@ -222,12 +223,13 @@ describe('GET /v1/live', () => {
     client.subscribe('bad', 'sales_per_minute', { event_id: 'show-a', colour: 'red' });
     const errors = await eventually(
       async () => client.messages.filter((m) => m.type === 'error'),
-      (e) => e.length === 6,
+      (e) => e.length === 7,
       10_000,
     );
     const bySub = Object.fromEntries(errors.map((e) => [e.sub, `${e.code}: ${e.message}`]));
     expect(bySub).toEqual({
       other: "forbidden: show 'show-b' belongs to another organizer",
+      unknown: "not_found: unknown show 'show-zz': register it with POST /v1/shows first",
       all: 'forbidden: an organizer key must name one of its shows in params.event_id',
       metrics: "forbidden: feed 'metrics_per_minute' is for platform keys only",
       shows: `forbidden: an organizer key must set params.organizer_id to its own organizer ('${A}')`,

@@ -195,6 +195,12 @@ describe('scoping', () => {
       keys.aRead!.key,
     );
     expect(other.status).toBe(403);
+    const unknown = await call(
+      'GET',
+      `/v1/queries/live_sales_for_show?show_id=show-zz&${range}`,
+      keys.aRead!.key,
+    );
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'not_found']);
     const own = await call('GET', `/v1/queries/live_sales_for_show?show_id=show-a&${range}`, keys.aRead!.key);
     expect(own.status).toBe(200);
     expect(own.body.rows.map((r: { category: string }) => r.category)).toEqual(['GA']);

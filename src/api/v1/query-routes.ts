@@ -2,20 +2,21 @@
  * `GET /v1/queries/{name}`: every analyst query in queries/ as JSON rows, one route per query
  * with its parameters typed from the query's header (and documented in the OpenAPI document).
  * A key of an organizer sees its own shows only: a `show_id` parameter must name one of them
- * (403 otherwise), a query with `scope: <column>` is filtered to them, and a `scope: platform`
+ * (src/auth/show-access.ts: 404 for an unknown show, 403 for another organizer's), a query with `scope: <column>` is filtered to them, and a `scope: platform`
  * query needs a platform key.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { KeyStore } from '../../auth/key-store.js';
 import type { Principal } from '../../auth/principal.js';
+import { accessToShow } from '../../auth/show-access.js';
 import type { ShowOwners } from '../../auth/show-owners.js';
 import { isClickHouseUnavailable } from '../../clients/clickhouse-errors.js';
 import type { Db } from '../../db/schema.js';
 import { LiteralError } from '../../sql/literals.js';
 import { renderNamedQuery, type NamedQuery, type ParamType } from '../../sql/named-queries.js';
 import { authenticate } from '../authenticate.js';
-import { HttpError } from '../http-error.js';
+import { HttpError, showRefusalError } from '../http-error.js';
 import { Instant } from './api-schemas.js';
 import { errorResponses, type V1Env } from './openapi-app.js';
 
@@ -132,12 +133,8 @@ async function visibleShows(
 ): Promise<string[] | undefined> {
   if (principal.kind === 'platform') return undefined;
   if (typeof values.show_id === 'string') {
-    const owner = (await deps.showOwners.ownersOf([values.show_id])).get(values.show_id);
-    if (owner === null || owner === undefined)
-      throw new HttpError(404, 'not_found', `no show '${values.show_id}'`);
-    if (owner !== principal.organizerId) {
-      throw new HttpError(403, 'forbidden', `show '${values.show_id}' belongs to another organizer`);
-    }
+    const access = await accessToShow(principal, values.show_id, deps.showOwners);
+    if (access.kind !== 'allowed') throw showRefusalError(access);
     return undefined;
   }
   if (query.scope === 'platform') {

@@ -1,10 +1,12 @@
 /**
  * Shows and their ticket categories. Reading needs `read`, changing needs `admin`; a key sees
- * only its organizer's shows (403 for another organizer's, 404 for an unknown id).
+ * only its organizer's shows (src/auth/show-access.ts: 403 for another organizer's, 404 for an
+ * unknown id, whatever the key).
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { KeyStore } from '../../auth/key-store.js';
 import { actsFor, type Principal } from '../../auth/principal.js';
+import { showAccess } from '../../auth/show-access.js';
 import type { Db, TicketCategory } from '../../db/schema.js';
 import {
   createShow,
@@ -15,7 +17,7 @@ import {
   type ShowWithCategories,
 } from '../../entities/shows.js';
 import { authenticate } from '../authenticate.js';
-import { HttpError } from '../http-error.js';
+import { HttpError, showRefusalError } from '../http-error.js';
 import {
   Category,
   CategoryBody,
@@ -34,14 +36,12 @@ export function addShowRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys: Key
   const admin = authenticate(deps.keys, 'admin');
   const read = authenticate(deps.keys, 'read');
 
-  /** The show if the caller may see it: 404 unknown, 403 another organizer's. */
+  /** The show if the caller may see it (src/auth/show-access.ts): 404 unknown, 403 another organizer's. */
   async function visibleShow(principal: Principal, id: string): Promise<ShowWithCategories> {
     const show = await getShow(db, id);
-    if (!show) throw new HttpError(404, 'not_found', `no show '${id}'`);
-    if (!actsFor(principal, show.organizer_id)) {
-      throw new HttpError(403, 'forbidden', `show '${id}' belongs to another organizer`);
-    }
-    return show;
+    const access = showAccess(principal, id, show?.organizer_id ?? null);
+    if (access.kind !== 'allowed') throw showRefusalError(access);
+    return show!; // allowed: the show was found (no owner is unknown_show)
   }
 
   app.openapi(
