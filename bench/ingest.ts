@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../src/api/app.js';
 import { platformOnlyKeyStore } from '../src/auth/key-store.js';
-import { createKafka } from '../src/clients/kafka.js';
+import { ackedProducer, createKafka } from '../src/clients/kafka.js';
 import { loadConfig } from '../src/config.js';
 import { createKafkaEventSink } from '../src/events/kafka-event-sink.js';
 import { ensureTopics, topicNames } from '../src/events/topics.js';
@@ -35,9 +35,8 @@ const kafka = createKafka(config);
 const admin = kafka.admin();
 await admin.connect();
 await ensureTopics(admin, prefix);
-const producerOptions = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const;
 
-const apiProducer = kafka.producer(producerOptions);
+const apiProducer = ackedProducer(kafka);
 const app = createApp({
   logger: pino({ level: 'silent' }),
   probes: [],
@@ -54,7 +53,7 @@ const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
 await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
 
-const baseline = kafka.producer(producerOptions);
+const baseline = ackedProducer(kafka);
 await baseline.connect();
 const topic = topicNames(prefix).ticket_sale;
 

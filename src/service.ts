@@ -20,7 +20,7 @@ import { createLiveTokens } from './auth/live-tokens.js';
 import { platformKeys } from './auth/platform-keys.js';
 import { createCapacityAlertRunner } from './capacity/alert-runner.js';
 import { createClickHouse } from './clients/clickhouse.js';
-import { createKafka } from './clients/kafka.js';
+import { ackedProducer, createKafka } from './clients/kafka.js';
 import { createPostgresPool } from './clients/postgres.js';
 import type { Config, Role } from './config.js';
 import { createDb } from './db/schema.js';
@@ -103,12 +103,7 @@ export function createService(config: Config, logger: Logger) {
   }
 
   function apiRole(): RoleHandle {
-    // Idempotent producer: broker-side dedup of its own retries; kafkajs needs one request in flight.
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    const producer = ackedProducer(kafka);
     const heartbeat =
       config.KAFKA_HEARTBEAT_MS > 0
         ? createBlockHeartbeat({

@@ -12,7 +12,7 @@ import { feedCatalog } from '../push/feeds.js';
 import { createDashboardRoutes } from '../dashboard/dashboard-routes.js';
 import { createIngestRateLimit } from '../api/ingest-rate-limit.js';
 import { createClickHouse } from '../clients/clickhouse.js';
-import { createKafka } from '../clients/kafka.js';
+import { ackedProducer, createKafka } from '../clients/kafka.js';
 import type { Config } from '../config.js';
 import { createKafkaEventSink } from '../events/kafka-event-sink.js';
 import { createBlockHeartbeat } from '../events/block-heartbeat.js';
@@ -108,11 +108,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
   const failed = results.find((r) => r.status === 'failed');
   if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
 
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const producer = ackedProducer(kafka);
   const heartbeat = options.heartbeatMs
     ? createBlockHeartbeat({
         producer: kafka.producer({ allowAutoTopicCreation: false }),
