@@ -26,6 +26,7 @@ import { createLiveTokens, type LiveTokensOptions } from '../auth/live-tokens.js
 import { noKeyRevocations } from '../auth/key-revocations.js';
 import type { Principal } from '../auth/principal.js';
 import { createEntityServices } from '../entities/entity-services.js';
+import { createDimensionSync } from '../bridge/dimension-sync.js';
 import { createPostgresPool } from '../clients/postgres.js';
 import { createDb } from '../db/schema.js';
 import { createPostgresMigrator } from '../migrate/postgres-migrator.js';
@@ -198,15 +199,19 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
     const services = createEntityServices({
       db,
       connectionString: pgOptions.url,
-      clickhouse,
-      database,
       logger: pino({ level: 'silent' }),
       platformKeys: keyMap,
       liveTokenTtlSeconds: liveTokens.ttlSeconds,
     });
     await services.start();
     const { keys: entityKeys, showOwners } = services;
-    const bridge = services.bridge!;
+    const bridge = createDimensionSync({
+      db,
+      changes: services.changes,
+      clickhouse,
+      database,
+      logger: pino({ level: 'silent' }),
+    });
     await bridge.start();
     const api: EntityApiOptions = {
       db,
@@ -227,6 +232,7 @@ export async function createIsolatedPipeline(options: IsolatedPipelineOptions) {
       db,
       bridge,
       async close() {
+        await bridge.close();
         await services.close();
         await db.destroy();
       },
