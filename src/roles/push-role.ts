@@ -22,6 +22,7 @@ export function createPushRole(config: Config, shared: SharedClients): RoleHandl
     maxPendingBytes: config.LIVE_MAX_PENDING_BYTES,
     maxFeedRows: config.LIVE_MAX_FEED_ROWS,
     registry: shared.metrics.registry,
+    onDelta: shared.hooks.onLiveDelta,
   });
   return {
     role: 'push',
@@ -34,6 +35,7 @@ export function createPushRole(config: Config, shared: SharedClients): RoleHandl
         logger,
         allowedOrigins: config.LIVE_ALLOWED_ORIGINS,
         maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
+        authTimeoutMs: config.LIVE_AUTH_TIMEOUT_MS,
       },
       routes: [createDashboardRoutes()],
     },
