@@ -38,7 +38,7 @@ import { createMetrics } from './metrics/metrics.js';
 import { createApiRole } from './roles/api-role.js';
 import { createBridgeRole } from './roles/bridge-role.js';
 import { createPushRole } from './roles/push-role.js';
-import type { RoleHandle, SharedClients } from './roles/role.js';
+import type { RoleHandle, ServiceHooks, SharedClients } from './roles/role.js';
 import { createRulesRole } from './roles/rules-role.js';
 import { loadNamedQueries } from './sql/named-queries.js';
 
@@ -52,7 +52,7 @@ export class NotReadyError extends Error {
   override name = 'NotReadyError';
 }
 
-export function createService(config: Config, logger: Logger) {
+export function createService(config: Config, logger: Logger, hooks: ServiceHooks = {}) {
   const database = config.CLICKHOUSE_DATABASE;
   const roles = new Set(config.TICKETPULSE_ROLES);
   const clickhouse = createClickHouse(config);
@@ -92,6 +92,7 @@ export function createService(config: Config, logger: Logger) {
     liveTokens,
     influx,
     logger,
+    hooks,
   };
 
   // Started in this order, closed in the reverse one.

@@ -14,6 +14,7 @@ import type { Db } from '../db/schema.js';
 import type { EntityServices } from '../entities/entity-services.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NamedQuery } from '../sql/named-queries.js';
+import type { Delta } from '../push/feed-poller.js';
 
 /** A part of the service that a process may run. */
 export interface RoleHandle {
@@ -39,4 +40,11 @@ export interface SharedClients {
   /** The mirror's InfluxDB client, when the bridge runs the mirror (INFLUX_MIRROR_INTERVAL_MS > 0). */
   influx?: Influx;
   logger: Logger;
+  hooks: ServiceHooks;
+}
+
+/** What a bench or test may observe inside the running service; nothing in production sets these. */
+export interface ServiceHooks {
+  /** Called as each live delta leaves its feed's poller (bench:push times delivery from it). */
+  onLiveDelta?: (delta: Delta) => void;
 }
