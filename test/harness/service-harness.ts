@@ -59,16 +59,38 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
   const pool = createPostgresPool(config, 2);
   const kafka: Kafka = createKafka(config, { retries: 2 });
   const admin = kafka.admin();
-  await admin.connect();
-
-  const results = await runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate');
-  const failed = results.find((r) => r.status === 'failed');
-  if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
-
   const service = createService(config, pino({ level: config.LOG_LEVEL }), options.hooks);
-  await service.start();
-  const { app } = service;
-  if (!app) throw new Error(`the roles ${config.TICKETPULSE_ROLES.join(',')} serve no HTTP app`);
+
+  /** Stops the service and removes what the harness made, its clients last. */
+  async function teardown(): Promise<void> {
+    await service.close();
+    await pool.end();
+    // Dropping Kafka engine tables waits for their consumers to leave the group, which under
+    // load can outlast the client's 30 s timeout; the server finishes the drop regardless.
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${name}` }).catch((err: unknown) => {
+      if (!/timeout/i.test(String(err))) throw err;
+      console.warn(`[harness] DROP DATABASE ${name} is still running on the server: ${String(err)}`);
+    });
+    await clickhouse.close();
+    await admin
+      .deleteTopics({ topics: Object.values(topicNames(config.KAFKA_TOPIC_PREFIX)) })
+      .catch(() => undefined);
+    await admin.disconnect();
+    await postgres.drop();
+  }
+
+  try {
+    await admin.connect();
+    const results = await runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate');
+    const failed = results.find((r) => r.status === 'failed');
+    if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+    if (!service.app) throw new Error(`the roles ${config.TICKETPULSE_ROLES.join(',')} serve no HTTP app`);
+    await service.start();
+  } catch (err) {
+    await teardown().catch(() => undefined);
+    throw err;
+  }
+  const app = service.app;
 
   return {
     config,
@@ -99,22 +121,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
       });
     },
 
-    async close(): Promise<void> {
-      await service.close();
-      await pool.end();
-      // Dropping Kafka engine tables waits for their consumers to leave the group, which under
-      // load can outlast the client's 30 s timeout; the server finishes the drop regardless.
-      await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${name}` }).catch((err: unknown) => {
-        if (!/timeout/i.test(String(err))) throw err;
-        console.warn(`[harness] DROP DATABASE ${name} is still running on the server: ${String(err)}`);
-      });
-      await clickhouse.close();
-      await admin
-        .deleteTopics({ topics: Object.values(topicNames(config.KAFKA_TOPIC_PREFIX)) })
-        .catch(() => undefined);
-      await admin.disconnect();
-      await postgres.drop();
-    },
+    close: teardown,
   };
 }
 
