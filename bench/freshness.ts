@@ -2,7 +2,7 @@
  * `npm run bench:freshness -- [--rates 5,50,500,2000] [--seconds 20] [--history 86400000]`:
  * how long after the API's 202 an event is counted, at steady rates, in each live view:
  * `sales_per_minute`, `engagement_per_minute`, `metrics_per_minute`, `rejected_events`, and
- * how long until a large sale's alert is in `fraud_alerts` (the fraud rule runner runs with its
+ * how long until a large sale's alert is in `fraud_alerts` (the service's rules role runs the fraud rules with its
  * configured interval and lag). Sales are sent at the rate, in requests of one event up to
  * 50/s and batches of rate/50 above; interactions, metrics and malformed records (quarantined)
  * each at a quarter of it, in requests of their own.
@@ -22,7 +22,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../src/config.js';
 import { DEFAULT_KAFKA_MAX_BLOCK_SIZE } from '../src/migrate/clickhouse-migrator.js';
-import { createIsolatedPipeline, type IsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
+import { startServiceHarness, type ServiceHarness } from '../test/harness/service-harness.js';
 import { clickHouseService } from '../scripts/stack/clickhouse.js';
 import { stackDirs } from '../scripts/stack/service.js';
 import { loadDedupHistory } from './dedup-history.js';
@@ -80,7 +80,7 @@ interface Sent {
   seenAt?: number;
 }
 
-async function runRate(p: IsolatedPipeline, rate: number) {
+async function runRate(p: ServiceHarness, rate: number) {
   const batch = rate <= 50 ? 1 : Math.round(rate / 50);
   const interval = (batch / rate) * 1000;
   const sent = new Map<string, Sent>(); // key: target/tag
@@ -155,7 +155,7 @@ async function runRate(p: IsolatedPipeline, rate: number) {
 }
 
 /** Samples system.parts every second: distinct parts seen (created), active parts per partition, merges. */
-function sampleParts(p: IsolatedPipeline) {
+function sampleParts(p: ServiceHarness) {
   const seen = new Set<string>();
   const started = performance.now();
   let running = true;
@@ -191,7 +191,7 @@ function sampleParts(p: IsolatedPipeline) {
   };
 }
 
-async function preloadHistory(p: IsolatedPipeline, ids: number) {
+async function preloadHistory(p: ServiceHarness, ids: number) {
   if (ids <= 0) return;
   const started = performance.now();
   const set = await loadDedupHistory(p, ids);
@@ -201,17 +201,19 @@ async function preloadHistory(p: IsolatedPipeline, ids: number) {
 }
 
 async function measureConfiguration(label: string, kafkaMaxBlockSize: number, heartbeatMs: number) {
-  const p = await createIsolatedPipeline({
-    heartbeatMs,
-    config,
+  // The real service with the rules role, so the fraud rules run as deployed.
+  const p = await startServiceHarness({
     name: `bench_fresh_${Date.now().toString(36)}`,
-    apiKey: API_KEY,
-    kafkaMaxBlockSize,
+    ingestKey: API_KEY,
+    env: {
+      TICKETPULSE_ROLES: 'api,bridge,rules',
+      CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE: String(kafkaMaxBlockSize),
+      KAFKA_HEARTBEAT_MS: String(heartbeatMs),
+    },
   });
   try {
     console.log(`\n${label}`);
     await preloadHistory(p, opts.history);
-    p.fraudRules.start();
     console.log(
       'rate/s | batch | sales/s    | target                    |       p50 |       p95 |       p99 |       max | not seen in 30 s',
     );

@@ -5,19 +5,15 @@
  * rows. Inside its timer the baseline serialises each row with JSON.stringify (what any
  * producer holding rows must do) and sends; the rows themselves are made before the timer.
  * Reports medians over rounds and the ratio ours/baseline. Rounds interleave the two so
- * machine noise hits both alike. Uses its own topics and deletes them after.
+ * machine noise hits both alike. The API is the real service (roles api and bridge, test/harness)
+ * on topics and databases of its own, deleted after; ClickHouse consumes its topics meanwhile, as
+ * in a deployment.
  */
-import { serve } from '@hono/node-server';
 import { Command } from 'commander';
 import { CompressionTypes } from 'kafkajs';
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { createApp } from '../src/api/app.js';
-import { platformOnlyKeyStore } from '../src/auth/key-store.js';
-import { createKafka } from '../src/clients/kafka.js';
-import { loadConfig } from '../src/config.js';
-import { createKafkaEventSink } from '../src/events/kafka-event-sink.js';
-import { ensureTopics, topicNames } from '../src/events/topics.js';
+import { ackedProducer, createKafka } from '../src/clients/kafka.js';
+import { topicNames } from '../src/events/topics.js';
+import { startServiceHarness } from '../test/harness/service-harness.js';
 import { validateEvent, isAccepted } from '../src/events/validate-event.js';
 import { describeRun, median } from './machine.js';
 import { saleEvents } from './sale-events.js';
@@ -28,33 +24,22 @@ const opts = new Command('bench:ingest')
   .parse()
   .opts<{ rounds: number; events: number }>();
 
-const config = loadConfig();
-const prefix = `bench.${Date.now()}.`;
 const KEY = 'bench-key-123456';
-const kafka = createKafka(config);
-const admin = kafka.admin();
-await admin.connect();
-await ensureTopics(admin, prefix);
-const producerOptions = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const;
-
-const apiProducer = kafka.producer(producerOptions);
-const app = createApp({
-  logger: pino({ level: 'silent' }),
-  probes: [],
-  healthTimeoutMs: 1000,
-  ingest: {
-    sink: createKafkaEventSink({ producer: apiProducer, topicPrefix: prefix, timeoutMs: 30_000 }),
-    keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'bench', scopes: ['ingest'] }]])),
-    maxBodyBytes: 50 * 1024 * 1024,
-    maxRecords: 100_000,
-    retryAfterSeconds: 1,
+const service = await startServiceHarness({
+  name: `bench_ingest_${Date.now().toString(36)}`,
+  ingestKey: KEY,
+  env: {
+    INGEST_KAFKA_TIMEOUT_MS: '30000',
+    INGEST_MAX_BODY_BYTES: String(50 * 1024 * 1024),
+    INGEST_MAX_RECORDS: '100000',
+    INGEST_RETRY_AFTER_SECONDS: '1',
   },
 });
-const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-await new Promise((resolve) => server.once('listening', resolve));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
+const prefix = service.topicPrefix;
+const kafka = createKafka(service.config);
+const url = `${service.baseUrl}/v1/events`;
 
-const baseline = kafka.producer(producerOptions);
+const baseline = ackedProducer(kafka);
 await baseline.connect();
 const topic = topicNames(prefix).ticket_sale;
 
@@ -123,7 +108,5 @@ for (const batch of [1, 100, 1000]) {
   );
 }
 
-await Promise.all([apiProducer.disconnect(), baseline.disconnect()]);
-server.close();
-await admin.deleteTopics({ topics: Object.values(topicNames(prefix)) }).catch(() => undefined);
-await admin.disconnect();
+await baseline.disconnect();
+await service.close();

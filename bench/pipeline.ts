@@ -23,7 +23,8 @@
  *    they can; printed per second: acknowledged, counted in sales_per_minute, messages behind;
  *    then how long after the last 202 every acknowledged sale was counted.
  *
- * Needs the local stack (`npm run stack -- up`): it reads the broker's and ClickHouse's pids.
+ * Needs ClickHouse and the broker on this machine (`npm run stack -- up`): it finds their pids by
+ * the ports they listen on (bench/proc.ts) and reads their CPU and memory from /proc.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -34,12 +35,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
-import { loadConfig } from '../src/config.js';
+import { kafkaBrokers, loadConfig } from '../src/config.js';
 import { createConsumerLag } from '../src/events/consumer-lag.js';
 import { topicNames, type TopicName } from '../src/events/topics.js';
 import { validateEvent, isAccepted } from '../src/events/validate-event.js';
-import { clickHouseService } from '../scripts/stack/clickhouse.js';
-import { kafkaService } from '../scripts/stack/kafka.js';
 import { stackDirs } from '../scripts/stack/service.js';
 import {
   createScratchPostgres,
@@ -50,7 +49,7 @@ import {
 } from '../scripts/service-process.js';
 import { loadDedupHistory } from './dedup-history.js';
 import { describeRun, fmtMs, median, percentile } from './machine.js';
-import { cpuSecondsOf, procUsage } from './proc.js';
+import { cpuSecondsOf, pidListeningOn, procUsage } from './proc.js';
 import { taggedEvents } from './tagged-events.js';
 
 const opts = new Command('bench:pipeline')
@@ -81,10 +80,11 @@ const rates = opts.rates.split(',').map(Number);
 
 const config = loadConfig();
 const dirs = stackDirs(config);
-const clickhousePid = clickHouseService(dirs).pid();
-const brokerPid = kafkaService(dirs).pid();
+// ClickHouse and the broker by the ports they listen on, for their CPU and memory from /proc.
+const clickhousePid = pidListeningOn(Number(new URL(config.CLICKHOUSE_URL).port));
+const brokerPid = pidListeningOn(Number(kafkaBrokers(config)[0]!.split(':').at(-1)));
 if (clickhousePid === undefined || brokerPid === undefined)
-  throw new Error('bench:pipeline needs the local stack: npm run stack -- up');
+  throw new Error('bench:pipeline needs ClickHouse and Kafka running on this machine: npm run stack -- up');
 const API_KEY = 'bench-pipeline-key';
 const POM = new URL('./kafka-tools/pom.xml', import.meta.url).pathname;
 const RULES = new URL('../src/fraud/rules/', import.meta.url).pathname;

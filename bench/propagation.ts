@@ -9,14 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import pg from 'pg';
 import { pino } from 'pino';
 import { createKeyStore } from '../src/auth/key-store.js';
 import { createPgChanges } from '../src/clients/pg-changes.js';
 import { createPostgresPool } from '../src/clients/postgres.js';
-import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/schema.js';
-import { createIsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
+import { startServiceHarness } from '../test/harness/service-harness.js';
 import { describeRun, fmtMs, median, percentile } from './machine.js';
 
 const { rounds } = new Command('bench:propagation')
@@ -24,26 +22,15 @@ const { rounds } = new Command('bench:propagation')
   .parse()
   .opts<{ rounds: number }>();
 
-const config = loadConfig();
 const name = `bench_propagation_${Date.now().toString(36)}`;
 const ADMIN = 'bench-admin-key-1234';
 
-// A Postgres database of its own, dropped at the end.
-const admin = new pg.Client({ connectionString: config.DATABASE_URL });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(config.DATABASE_URL);
-url.pathname = `/${name}`;
-
-const pipeline = await createIsolatedPipeline({
-  config,
-  name,
-  apiKey: 'bench-ingest-key-1234',
-  postgres: { url: url.toString(), adminKey: ADMIN },
-});
+// The real service on databases and topics of its own (roles api and bridge), dropped at the end.
+const pipeline = await startServiceHarness({ name, env: { ADMIN_API_KEY: ADMIN } });
+const url = pipeline.postgres.url;
 // Another process: its own pool, change feed and key cache.
-const otherPool = createPostgresPool({ DATABASE_URL: url.toString() });
-const otherChanges = createPgChanges({ connectionString: url.toString(), logger: pino({ level: 'silent' }) });
+const otherPool = createPostgresPool({ DATABASE_URL: url });
+const otherChanges = createPgChanges({ connectionString: url, logger: pino({ level: 'silent' }) });
 await otherChanges.start();
 const otherKeys = createKeyStore({ db: createDb(otherPool), changes: otherChanges, platformKeys: new Map() });
 
@@ -116,5 +103,3 @@ otherKeys.close();
 await otherChanges.close();
 await otherPool.end();
 await pipeline.close();
-await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-await admin.end();

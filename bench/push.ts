@@ -13,11 +13,9 @@ import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import pg from 'pg';
-import { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { loadConfig } from '../src/config.js';
-import { createIsolatedPipeline } from '../src/pipeline/isolated-pipeline.js';
+import { startServiceHarness } from '../test/harness/service-harness.js';
 import { describeRun, fmtMs, median, percentile } from './machine.js';
 import { saleEvents } from './sale-events.js';
 
@@ -34,24 +32,21 @@ const now = () => performance.timeOrigin + performance.now();
 
 console.log(describeRun(`npm run bench:push -- --seconds ${seconds} --rate ${rate}`));
 
-const admin = new pg.Client({ connectionString: config.DATABASE_URL });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(config.DATABASE_URL);
-url.pathname = `/${name}`;
-
 /** When each delta (by cursor) left the poller, epoch ms. */
 const seen = new Map<string, number>();
-const registry = new Registry();
-const pipeline = await createIsolatedPipeline({
-  config,
+// The real service (roles api, bridge and push) on databases and topics of its own.
+const pipeline = await startServiceHarness({
   name,
-  apiKey: 'bench-ingest-key-1234',
-  postgres: { url: url.toString(), adminKey: ADMIN },
-  live: { pollIntervalMs: config.LIVE_POLL_INTERVAL_MS, registry, onDelta: (d) => seen.set(d.cursor, now()) },
-  kafkaMaxBlockSize: 100,
+  ingestKey: 'bench-ingest-key-1234',
+  env: {
+    TICKETPULSE_ROLES: 'api,bridge,push',
+    ADMIN_API_KEY: ADMIN,
+    LIVE_POLL_INTERVAL_MS: String(config.LIVE_POLL_INTERVAL_MS),
+    CLICKHOUSE_KAFKA_MAX_BLOCK_SIZE: '100',
+  },
+  hooks: { onLiveDelta: (d) => seen.set(d.cursor, now()) },
 });
-const base = await pipeline.listen();
+const base = pipeline.baseUrl;
 const shows = Array.from({ length: 100 }, (_, i) => `bench-show-${i}`);
 
 const fleet = spawn(
@@ -69,9 +64,11 @@ async function fleetSay(line: string): Promise<string> {
   return next.value;
 }
 
+/** The push role's poll queries so far, from the service's own `GET /metrics`. */
 async function queriesSoFar(): Promise<number> {
-  const metric = await registry.getSingleMetric('ticketpulse_live_queries_total')?.get();
-  return (metric?.values ?? []).filter((v) => v.labels.purpose === 'poll').reduce((n, v) => n + v.value, 0);
+  const text = await (await pipeline.app.request('/metrics')).text();
+  const line = text.split('\n').find((l) => l.startsWith('ticketpulse_live_queries_total{purpose="poll"}'));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 /** Posts `rate` sales per second for `seconds` across `targets`, in batches every 250 ms. */
@@ -194,8 +191,6 @@ try {
 } finally {
   fleet.kill();
   await pipeline.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
 }
 
 const table = new Table({

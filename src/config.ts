@@ -4,8 +4,6 @@
  */
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(1).max(65535);
-
 /** Ports the local stack (`npm run stack -- up`) listens on with no offset; all on 127.0.0.1. */
 const STACK_BASE_PORTS = {
   kafka: 19092,
@@ -119,9 +117,9 @@ const schema = z.object({
   INFLUX_MIRROR_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
   /** Points held while InfluxDB is unavailable (latest value per window); past it they are dropped and re-read from the watermark later. */
   INFLUX_BUFFER_POINTS: z.coerce.number().int().positive().default(100_000),
-  /** Address and port of the HTTP service (`npm start`). */
+  /** Address and port of the HTTP service (`npm start`); port 0 takes any free one (the log says which). */
   HOST: z.string().default('127.0.0.1'),
-  PORT: port.default(8080),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Folder (git-ignored) where `npm run stack` keeps installs, data, logs and pid files. */
@@ -200,9 +198,10 @@ const schema = z.object({
   /**
    * Length of a dedup slot in seconds, rendered into the dedup views when migration 0011 first
    * runs (later changes do not apply). An id is remembered at least 3 slots minus the horizon
-   * job's lead and at most 4 slots: by default 24.8 to 33.3 hours.
+   * job's lead and at most 4 slots: by default 24.8 to 33.3 hours. At least 10 s: short slots
+   * are for tests that watch a whole rotation (test/integration/dedup-horizon).
    */
-  DEDUP_SLOT_SECONDS: z.coerce.number().int().min(60).default(30_000),
+  DEDUP_SLOT_SECONDS: z.coerce.number().int().min(10).default(30_000),
   /** How often the dedup horizon job checks whether a set is due to be emptied or a partition dropped. */
   DEDUP_CHECK_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
   /** How often the push role polls each watched feed for changes (one ClickHouse query per feed and params). */
@@ -215,6 +214,11 @@ const schema = z.object({
     .int()
     .min(256)
     .default(16 * 1024),
+  /**
+   * How long a `/v1/live` connection opened without a credential may take to send its `auth`
+   * message before it is closed.
+   */
+  LIVE_AUTH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Most subscriptions one `/v1/live` connection may hold. */
   LIVE_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(50),
   /**

@@ -29,6 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { ackedProducer } from '../clients/kafka.js';
 import { KAFKA_TABLE_OF } from './consumer-lag.js';
 import { createPoisonCheck } from './poison-check.js';
 import { quarantineRow } from './kafka-event-sink.js';
@@ -187,11 +188,7 @@ export function createPoisonSkip({
         `backlog of ${group}: ${ranges.map((r) => `p${r.partition} ${r.from}..${r.end}`).join(', ') || 'none'}`,
       );
       const read = await readBacklog(topic, ranges);
-      const producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-      });
+      const producer = ackedProducer(kafka);
       await producer.connect();
       try {
         for (const range of ranges) {

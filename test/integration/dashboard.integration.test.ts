@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCapacityAlertRunner } from '../../src/capacity/alert-runner.js';
 import { ticketSale, userInteraction } from '../fixtures/events.js';
-import { config, createTestDatabase, eventually } from './helpers.js';
+import { config, eventually } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -19,7 +19,6 @@ const ADMIN = 'test-admin-key-dashboard';
 const ORGANIZER = randomUUID();
 const SHOW = 'show-dash';
 
-let pg: Awaited<ReturnType<typeof createTestDatabase>>;
 let p: TestPipeline;
 let baseUrl: string;
 let organizerKey: string;
@@ -103,12 +102,14 @@ async function dropProxy(target: URL) {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test installs it)`);
-  pg = await createTestDatabase('tp_dashboard');
   p = await createTestPipeline('dashboard', {
-    postgres: { url: pg.url, adminKey: ADMIN },
-    live: { pollIntervalMs: 100 },
-    // As the service does: a pause after the burst does not hold its rows back in the Kafka engine.
-    heartbeatMs: config.KAFKA_HEARTBEAT_MS,
+    env: {
+      TICKETPULSE_ROLES: 'api,bridge,push',
+      ADMIN_API_KEY: ADMIN,
+      LIVE_POLL_INTERVAL_MS: '100',
+      // As the service does: a pause after the burst does not hold its rows back in the Kafka engine.
+      KAFKA_HEARTBEAT_MS: String(config.KAFKA_HEARTBEAT_MS),
+    },
   });
   baseUrl = await p.listen();
   expect((await call('POST', '/v1/organizers', { id: ORGANIZER, name: 'Acme Live' })).status).toBe(201);
@@ -167,7 +168,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await p?.close();
-  await pg?.drop();
 });
 
 describe('dashboard', () => {

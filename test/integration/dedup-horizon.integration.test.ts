@@ -17,7 +17,7 @@ describe('dedup horizon', () => {
   let p: TestPipeline;
   let job: ReturnType<typeof createDedupHorizon>;
   beforeAll(async () => {
-    p = await createTestPipeline('tp_horizon', { dedupSlotSeconds: SLOT_SECONDS });
+    p = await createTestPipeline('tp_horizon', { env: { DEDUP_SLOT_SECONDS: String(SLOT_SECONDS) } });
     job = createDedupHorizon({
       clickhouse: p.clickhouse,
       database: p.database,

@@ -21,7 +21,7 @@ let p: TestPipeline;
 const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
-  p = await createTestPipeline('influx', { heartbeatMs: config.KAFKA_HEARTBEAT_MS });
+  p = await createTestPipeline('influx', { env: { KAFKA_HEARTBEAT_MS: String(config.KAFKA_HEARTBEAT_MS) } });
 }, 60_000);
 afterAll(async () => {
   await p?.close();

@@ -47,7 +47,9 @@ describe('InfluxDB writes', () => {
 describe('InfluxDB mirror and a dropped database', () => {
   let p: TestPipeline;
   beforeAll(async () => {
-    p = await createTestPipeline('influxw', { heartbeatMs: config.KAFKA_HEARTBEAT_MS });
+    p = await createTestPipeline('influxw', {
+      env: { KAFKA_HEARTBEAT_MS: String(config.KAFKA_HEARTBEAT_MS) },
+    });
   }, 60_000);
   afterAll(async () => {
     await p?.close();

@@ -14,7 +14,7 @@ const kafka = kafkaService(stackDirs(config));
 describe.skipIf(!localKafka)('ingest while Kafka is down (local stack only)', () => {
   let p: TestPipeline;
   beforeAll(async () => {
-    p = await createTestPipeline('tp_outage', { kafkaTimeoutMs: 3000 });
+    p = await createTestPipeline('tp_outage', { env: { INGEST_KAFKA_TIMEOUT_MS: '3000' } });
   });
   afterAll(async () => {
     if (kafka.pid() === undefined) await kafka.start(() => undefined);

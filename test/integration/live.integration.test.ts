@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANGES_APPLICATION_NAME } from '../../src/clients/pg-changes.js';
 import { VIEW_FEEDS } from '../../src/push/feeds.js';
 import { ticketSale } from '../fixtures/events.js';
-import { config, createTestDatabase, eventually, freePort } from './helpers.js';
+import { config, eventually, freePort } from './helpers.js';
 import { LiveTestClient, type LiveAuth } from './live-client.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
@@ -22,7 +22,6 @@ const REPO = new URL('../../', import.meta.url).pathname;
 const TOKEN_SECRET = 'test-live-token-secret-0123456789abcdef';
 const AUTH_TIMEOUT_MS = 1000;
 
-let pg: Awaited<ReturnType<typeof createTestDatabase>>;
 let p: TestPipeline;
 let baseUrl: string;
 let readKeyA: string;
@@ -133,11 +132,14 @@ async function converge(
 }
 
 beforeAll(async () => {
-  pg = await createTestDatabase('tp_live');
   p = await createTestPipeline('live', {
-    postgres: { url: pg.url, adminKey: ADMIN },
-    live: { pollIntervalMs: 100, authTimeoutMs: AUTH_TIMEOUT_MS },
-    liveTokens: { secret: TOKEN_SECRET },
+    env: {
+      TICKETPULSE_ROLES: 'api,bridge,push',
+      ADMIN_API_KEY: ADMIN,
+      LIVE_POLL_INTERVAL_MS: '100',
+      LIVE_AUTH_TIMEOUT_MS: String(AUTH_TIMEOUT_MS),
+      LIVE_TOKEN_SECRET: TOKEN_SECRET,
+    },
   });
   baseUrl = await p.listen();
   for (const [id, name, showId] of [
@@ -173,7 +175,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const client of clients) client.close();
   await p?.close();
-  await pg?.drop();
 });
 
 describe('GET /v1/live', () => {
@@ -490,7 +491,7 @@ describe('live tokens', () => {
     // retry waits 250 ms): the notification is lost, and the resync must find the revocation.
     const killed = await p.entities!.pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,
-      [new URL(pg.url).pathname.slice(1), CHANGES_APPLICATION_NAME],
+      [new URL(p.postgres.url).pathname.slice(1), CHANGES_APPLICATION_NAME],
     );
     expect(killed.rowCount).toBeGreaterThan(0);
     await p
@@ -524,7 +525,7 @@ async function startPushProcess(port: number): Promise<ChildProcess> {
       PORT: String(port),
       CLICKHOUSE_URL: config.CLICKHOUSE_URL,
       CLICKHOUSE_DATABASE: p.database,
-      DATABASE_URL: pg.url,
+      DATABASE_URL: p.postgres.url,
       ADMIN_API_KEY: ADMIN,
       LIVE_TOKEN_SECRET: TOKEN_SECRET,
       LIVE_POLL_INTERVAL_MS: '100',

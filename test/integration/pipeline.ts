@@ -1,38 +1,57 @@
-// An isolated ingest pipeline on the real stack for one test file (src/pipeline: its own
-// ClickHouse database with every migration, its own topics, producer and app), plus what the
-// tests wait for and poke at.
+// The real service for one test file (test/harness: its own ClickHouse database with every
+// migration, its own topics and Postgres database), plus what the tests wait for and poke at.
+import { pino } from 'pino';
+import { createConsumerLag } from '../../src/events/consumer-lag.js';
 import { topicNames, type TopicName } from '../../src/events/topics.js';
+import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { uuid } from '../../src/sql/literals.js';
-import {
-  createIsolatedPipeline,
-  type IsolatedPipelineOptions,
-} from '../../src/pipeline/isolated-pipeline.js';
-import { config, eventually, uniqueName } from './helpers.js';
+import { startServiceHarness } from '../harness/service-harness.js';
+import { eventually, uniqueName } from './helpers.js';
 
 export const API_KEY = 'test-key-123456';
 
-export async function createTestPipeline(
-  prefix: string,
-  options: {
-    kafkaTimeoutMs?: number;
-    kafkaMaxBlockSize?: number;
-    dedupSlotSeconds?: number;
-    postgres?: { url: string; adminKey: string };
-    live?: IsolatedPipelineOptions['live'];
-    liveTokens?: IsolatedPipelineOptions['liveTokens'];
-    heartbeatMs?: number;
-  } = {},
-) {
-  const base = await createIsolatedPipeline({
-    config,
+/**
+ * Starts the service with the platform ingest key API_KEY and `env` over the harness's
+ * defaults (roles `api,bridge`; add `push` for `/v1/live`). The fraud rules run only when a
+ * test says so (`runFraudRules()`), so the `rules` role is not among the defaults.
+ */
+export async function createTestPipeline(prefix: string, options: { env?: Record<string, string> } = {}) {
+  const base = await startServiceHarness({
     name: uniqueName(prefix),
-    apiKey: API_KEY,
-    ...options,
+    ingestKey: API_KEY,
+    env: options.env,
   });
-  const { database, topicPrefix, clickhouse, admin, query, fraudRules } = base;
+  const { database, topicPrefix, clickhouse, admin, config, query } = base;
+  const lag = createConsumerLag({ admin, topicPrefix, database });
+  const fraudRules = createFraudRuleRunner({
+    clickhouse,
+    database,
+    logger: pino({ level: 'silent' }),
+    intervalMs: config.FRAUD_RULES_INTERVAL_MS,
+    lagMs: config.FRAUD_RULES_LAG_MS,
+  });
 
   return {
     ...base,
+    /** A fraud rule runner on this database: it runs on `runOnce` only, until `fraudRules.start()`. */
+    fraudRules,
+    /** The Postgres side: the test's own pool and kysely on the service's database, and its bridge's dimension sync. */
+    entities: { ...base.postgres, bridge: base.bridge!.dimensions },
+
+    /** The ClickHouse consumer group that reads `topic`. */
+    consumerGroup: lag.consumerGroup.bind(lag),
+    /** Messages of `topic` ClickHouse has not committed yet (Infinity while the broker cannot say). */
+    messagesBehind: lag.messagesBehind.bind(lag),
+
+    /** The service's base URL, e.g. for WebSockets. */
+    async listen(): Promise<string> {
+      return base.baseUrl;
+    },
+
+    async close(): Promise<void> {
+      await fraudRules.close();
+      await base.close();
+    },
 
     async count(table: string, where = '1'): Promise<number> {
       const [row] = await query<{ n: string }>(
@@ -74,15 +93,13 @@ export async function createTestPipeline(
      */
     async waitConsumed(topic: TopicName, timeoutMs = 30_000): Promise<void> {
       const remaining = await eventually(
-        () => base.messagesBehind(topic),
+        () => lag.messagesBehind(topic),
         (n) => n === 0,
         timeoutMs,
         200,
       );
       if (remaining !== 0)
-        throw new Error(
-          `${base.consumerGroup(topic)} still has ${remaining} messages to consume on ${topic}`,
-        );
+        throw new Error(`${lag.consumerGroup(topic)} still has ${remaining} messages to consume on ${topic}`);
     },
 
     /**
@@ -111,7 +128,7 @@ export async function createTestPipeline(
     async redeliverFromStart(topic: TopicName, queueTable: string): Promise<void> {
       await clickhouse.command({ query: `DETACH TABLE ${database}.${queueTable}` });
       await admin.resetOffsets({
-        groupId: base.consumerGroup(topic),
+        groupId: lag.consumerGroup(topic),
         topic: topicNames(topicPrefix)[topic],
         earliest: true,
       });

@@ -9,14 +9,13 @@ import { CHANGES_APPLICATION_NAME, createPgChanges } from '../../src/clients/pg-
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { createDb } from '../../src/db/schema.js';
 import { ticketSale } from '../fixtures/events.js';
-import { createTestDatabase, eventually } from './helpers.js';
+import { eventually } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 const ADMIN = 'test-admin-key-123';
 const A = randomUUID();
 const B = randomUUID();
 
-let pg: Awaited<ReturnType<typeof createTestDatabase>>;
 let pipeline: TestPipeline;
 const keys: Record<string, { id: string; key: string }> = {};
 
@@ -50,8 +49,7 @@ function show(id: string, overrides: Record<string, unknown> = {}) {
 const sale = (showId: string) => ticketSale({}, { event_id: showId, order_id: `o-${randomUUID()}` });
 
 beforeAll(async () => {
-  pg = await createTestDatabase('tp_tenancy');
-  pipeline = await createTestPipeline('tenancy', { postgres: { url: pg.url, adminKey: ADMIN } });
+  pipeline = await createTestPipeline('tenancy', { env: { ADMIN_API_KEY: ADMIN } });
   for (const [id, name] of [
     [A, 'Organizer A'],
     [B, 'Organizer B'],
@@ -75,7 +73,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.close();
-  await pg?.drop();
 });
 
 describe('the entity API', () => {
@@ -246,8 +243,11 @@ describe('scoping', () => {
 
   it('refuses a revoked key in another process within a second', async () => {
     // A second key store on its own change feed stands for another API process.
-    const pool = createPostgresPool({ DATABASE_URL: pg.url });
-    const changes = createPgChanges({ connectionString: pg.url, logger: pino({ level: 'silent' }) });
+    const pool = createPostgresPool({ DATABASE_URL: pipeline.postgres.url });
+    const changes = createPgChanges({
+      connectionString: pipeline.postgres.url,
+      logger: pino({ level: 'silent' }),
+    });
     await changes.start();
     const otherProcess = createKeyStore({ db: createDb(pool), changes, platformKeys: new Map() });
     try {
@@ -323,7 +323,7 @@ describe('the bridge (Postgres -> ClickHouse dimensions)', () => {
 
   it('resyncs after the change feed lost its connection, so a change made meanwhile arrives', async () => {
     const { db } = pipeline.entities!;
-    const dbName = new URL(pg.url).pathname.slice(1);
+    const dbName = new URL(pipeline.postgres.url).pathname.slice(1);
     // Cut the LISTEN connection and change a category before it is back.
     const killed = await pipeline.entities!.pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,

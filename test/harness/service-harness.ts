@@ -1,0 +1,128 @@
+/**
+ * The real service for one test file or bench, isolated by name only: `loadConfig` with a
+ * ClickHouse database, topic prefix and Postgres database of its own, the project's migrators
+ * (as `npm run migrate`), then `createService` on a free port. No second wiring: what a test
+ * needs differently it sets through the environment (`env`), as an operator would.
+ */
+import type { Kafka } from 'kafkajs';
+import { pino } from 'pino';
+import { createScratchPostgres } from '../../scripts/service-process.js';
+import { createClickHouse } from '../../src/clients/clickhouse.js';
+import { createKafka } from '../../src/clients/kafka.js';
+import { createPostgresPool } from '../../src/clients/postgres.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDb } from '../../src/db/schema.js';
+import { topicNames } from '../../src/events/topics.js';
+import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
+import type { ServiceHooks } from '../../src/roles/role.js';
+import { createService } from '../../src/service.js';
+
+export interface ServiceHarnessOptions {
+  /** The ClickHouse and Postgres database name; topics are prefixed `<name>.`. A plain lowercase identifier. */
+  name: string;
+  /**
+   * Settings over the process environment and the harness's own defaults: roles `api,bridge`,
+   * no Kafka heartbeats, no InfluxDB mirror, port 0 on 127.0.0.1, a silent log.
+   */
+  env?: Record<string, string | undefined>;
+  /** What the caller observes inside the service (see ServiceHooks). */
+  hooks?: ServiceHooks;
+  /** A platform ingest key (INGEST_API_KEYS) that `post()` sends with. */
+  ingestKey?: string;
+}
+
+/** What the harness defaults to where the service's defaults suit a deployment, not a test. */
+const HARNESS_DEFAULTS = {
+  TICKETPULSE_ROLES: 'api,bridge',
+  KAFKA_HEARTBEAT_MS: '0',
+  INFLUX_MIRROR_INTERVAL_MS: '0',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'silent',
+};
+
+/** Migrates and starts the service; `close()` stops it and drops its databases and topics. */
+export async function startServiceHarness(options: ServiceHarnessOptions) {
+  const { name } = options;
+  const base = loadConfig();
+  const postgres = await createScratchPostgres(base.DATABASE_URL, name);
+  const config: Config = loadConfig({
+    ...process.env,
+    ...HARNESS_DEFAULTS,
+    CLICKHOUSE_DATABASE: name,
+    KAFKA_TOPIC_PREFIX: `${name}.`,
+    DATABASE_URL: postgres.url,
+    ...(options.ingestKey ? { INGEST_API_KEYS: `harness:${options.ingestKey}` } : {}),
+    ...options.env,
+  });
+  const clickhouse = createClickHouse(config);
+  const pool = createPostgresPool(config, 2);
+  const kafka: Kafka = createKafka(config, { retries: 2 });
+  const admin = kafka.admin();
+  const service = createService(config, pino({ level: config.LOG_LEVEL }), options.hooks);
+
+  /** Stops the service and removes what the harness made, its clients last. */
+  async function teardown(): Promise<void> {
+    await service.close();
+    await pool.end();
+    // Dropping Kafka engine tables waits for their consumers to leave the group, which under
+    // load can outlast the client's 30 s timeout; the server finishes the drop regardless.
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${name}` }).catch((err: unknown) => {
+      if (!/timeout/i.test(String(err))) throw err;
+      console.warn(`[harness] DROP DATABASE ${name} is still running on the server: ${String(err)}`);
+    });
+    await clickhouse.close();
+    await admin
+      .deleteTopics({ topics: Object.values(topicNames(config.KAFKA_TOPIC_PREFIX)) })
+      .catch(() => undefined);
+    await admin.disconnect();
+    await postgres.drop();
+  }
+
+  try {
+    await admin.connect();
+    const results = await runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate');
+    const failed = results.find((r) => r.status === 'failed');
+    if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+    if (!service.app) throw new Error(`the roles ${config.TICKETPULSE_ROLES.join(',')} serve no HTTP app`);
+    await service.start();
+  } catch (err) {
+    await teardown().catch(() => undefined);
+    throw err;
+  }
+  const app = service.app;
+
+  return {
+    config,
+    database: config.CLICKHOUSE_DATABASE,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    /** The service's HTTP app, for in-process `app.request()`. */
+    app,
+    /** Where the service listens, e.g. for WebSockets. */
+    baseUrl: service.url()!,
+    /** The service's bridge role (its dimension sync), when it runs one. */
+    bridge: service.bridge,
+    /** Clients of the test's own on the same databases and broker. */
+    clickhouse,
+    admin,
+    postgres: { url: postgres.url, pool, db: createDb(pool) },
+
+    async query<T>(text: string): Promise<T[]> {
+      const result = await clickhouse.query({ query: text, format: 'JSONEachRow' });
+      return result.json<T>();
+    },
+
+    /** POSTs a body to /v1/events in-process, with `ingestKey`. */
+    post(body: unknown, contentType = 'application/json') {
+      return app.request('/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${options.ingestKey}`, 'content-type': contentType },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+
+    close: teardown,
+  };
+}
+
+export type ServiceHarness = Awaited<ReturnType<typeof startServiceHarness>>;
