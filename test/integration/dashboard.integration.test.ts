@@ -224,15 +224,18 @@ describe('dashboard', () => {
       logger: pino({ level: 'silent' }),
       intervalMs: 250,
     });
+    const runs: string[] = [];
     const alerts = await eventually(
       async () => {
-        await capacityAlerts.runOnce();
+        runs.push(JSON.stringify(await capacityAlerts.runOnce()));
         return page.getByTestId('alert').allTextContents();
       },
       (texts) => texts.length === 2,
       20_000,
       250,
     );
+    // Issue 18 (not reproduced yet): if the capacity alert is missing, say which side lost it.
+    if (alerts.length !== 2) console.log(await alertDiagnosis(page, runs));
     expect(alerts.join('\n')).toMatch(/fraud · large amount.*25,000\.00/);
     expect(alerts.join('\n')).toMatch(/capacity · 80 %VIP reached 80 %/);
     const vip = await eventually(
@@ -295,6 +298,23 @@ describe('dashboard', () => {
     }
   });
 });
+
+/**
+ * Where a missing capacity alert stopped: the runner's passes, ClickHouse's rows for the show
+ * (written or not), and what the page holds (its gauge, status and error banner).
+ */
+async function alertDiagnosis(page: Page, runs: string[]): Promise<string> {
+  const rows = async (sql: string) => JSON.stringify(await p.query(sql));
+  const where = `WHERE event_id = '${SHOW}' AND category = 'VIP'`;
+  return [
+    `[dashboard] capacity alert missing after ${runs.length} runner passes: first ${runs[0]}, last ${runs.at(-1)}`,
+    `capacity_thresholds: ${await rows(`SELECT * FROM ${p.database}.capacity_thresholds ${where}`)}`,
+    `capacity_threshold_events: ${await rows(`SELECT * FROM ${p.database}.capacity_threshold_events ${where}`)}`,
+    `capacity_alerts: ${await rows(`SELECT * FROM ${p.database}.capacity_alerts WHERE event_id = '${SHOW}'`)}`,
+    `sales_totals: ${await rows(`SELECT category, sum(tickets) AS t FROM ${p.database}.sales_totals WHERE event_id = '${SHOW}' GROUP BY category`)}`,
+    `page: VIP gauge ${await page.getByTestId('capacity-VIP').getAttribute('data-percent')} %, status ${await page.getByTestId('connection-status').getAttribute('data-status')}, banner ${JSON.stringify(await page.getByTestId('live-error').textContent())}`,
+  ].join('\n');
+}
 
 /** The URL of every WebSocket the page opens, as it opens them. */
 function socketUrls(page: Page): string[] {
