@@ -46,9 +46,33 @@ const render = {
 
 /** Subs whose table changed since the last frame. */
 const dirty = new Set();
+let frameScheduled = false;
+/** Marks a panel for the next frame, and asks for one unless it is asked already. */
+function markDirty(/** @type {string} */ sub) {
+  dirty.add(sub);
+  if (frameScheduled) return;
+  frameScheduled = true;
+  requestAnimationFrame(redraw);
+}
+/**
+ * Draws the panels marked since the last frame. The set is emptied first and each panel drawn on
+ * its own: a panel that throws is reported and the others still draw, and later changes still
+ * ask for frames (a throw used to leave the set full, so no frame was ever asked again).
+ */
 function redraw() {
-  for (const sub of dirty) render[sub](rows(sub));
+  frameScheduled = false;
+  const subs = [...dirty];
   dirty.clear();
+  for (const sub of subs) {
+    try {
+      render[sub](rows(sub));
+    } catch (err) {
+      console.error(`drawing ${sub} failed`, err);
+      const box = $('live-error');
+      box.textContent = `${sub}: drawing failed: ${/** @type {Error} */ (err).message}`;
+      box.hidden = false;
+    }
+  }
 }
 
 function showStatus(
@@ -84,8 +108,7 @@ const client = new LiveClient(wsUrl, {
   onStatus: showStatus,
   onChange(sub) {
     if (sub in alertsPrimed) alertsPrimed[sub] = true;
-    if (!dirty.size) requestAnimationFrame(redraw);
-    dirty.add(sub);
+    markDirty(sub);
   },
   onServerError(error) {
     const box = $('live-error');
@@ -116,8 +139,7 @@ async function main() {
     $('show-detail').textContent = `${show.venue} · starts ${startsAt} (${show.timezone})`;
     const currency = show.categories?.[0]?.currency;
     if (currency) useCurrency(currency);
-    dirty.add('sales_per_minute');
-    requestAnimationFrame(redraw);
+    markDirty('sales_per_minute');
   } catch (err) {
     $('show-detail').textContent = /** @type {Error} */ (err).message;
   }
