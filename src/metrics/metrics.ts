@@ -6,7 +6,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { KAFKA_TABLE_OF, type ConsumerLag } from '../events/consumer-lag.js';
+import { KAFKA_TABLE_OF, type ConsumerLag, type Progress } from '../events/consumer-lag.js';
 import type { TopicName } from '../events/topics.js';
 
 export interface IngestMetrics {
@@ -41,6 +41,15 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** How long a scrape waits for Kafka's offsets before the Kafka gauges go unknown. */
+const KAFKA_DEADLINE_MS = 2000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([work.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
 export interface PipelineGaugeOptions {
   registry: Registry;
   lag: ConsumerLag;
@@ -53,6 +62,23 @@ export interface PipelineGaugeOptions {
  * answer) for the unlabelled gauges, a missing series for rows behind.
  */
 export function addPipelineGauges({ registry, lag, clickhouse, database }: PipelineGaugeOptions): void {
+  const tables = Object.entries(KAFKA_TABLE_OF) as [TopicName, string][];
+  // One read of the offsets per scrape for the three Kafka gauges, every topic at once, each
+  // with a deadline: a broker that hangs (SIGSTOP, a partition) makes the series unknown
+  // instead of holding /metrics past Prometheus's scrape timeout, which would read as the
+  // service being down.
+  let offsets: { at: number; read: Promise<(Progress | undefined)[]> } | undefined;
+  function progressOfAll(): Promise<(Progress | undefined)[]> {
+    const now = Date.now();
+    if (offsets === undefined || now - offsets.at >= 1000) {
+      offsets = {
+        at: now,
+        read: Promise.all(tables.map(([topic]) => withDeadline(lag.progress(topic), KAFKA_DEADLINE_MS))),
+      };
+    }
+    return offsets.read;
+  }
+
   new Gauge({
     name: 'ticketpulse_kafka_rows_behind',
     help: 'Messages of each topic that its ClickHouse Kafka table has not committed yet',
@@ -60,10 +86,11 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
-        const behind = await lag.messagesBehind(topic);
-        if (Number.isFinite(behind)) this.set({ table }, behind);
-      }
+      const all = await progressOfAll();
+      tables.forEach(([, table], i) => {
+        const behind = all[i]?.behind;
+        if (behind !== undefined) this.set({ table }, behind);
+      });
     },
   });
 
@@ -80,8 +107,9 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     async collect() {
       this.reset();
       const now = Date.now();
-      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
-        const progress = await lag.progress(topic);
+      const all = await progressOfAll();
+      for (const [i, [, table]] of tables.entries()) {
+        const progress = all[i];
         if (progress === undefined) continue;
         let stalled = 0;
         for (const part of progress.partitions) {
@@ -109,8 +137,9 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     async collect() {
       this.reset();
       const now = Date.now();
-      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
-        const progress = await lag.progress(topic);
+      const all = await progressOfAll();
+      for (const [i, [, table]] of tables.entries()) {
+        const progress = all[i];
         if (progress === undefined) continue;
         let oldest = 0;
         for (const part of progress.partitions) {
