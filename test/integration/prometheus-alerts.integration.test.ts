@@ -120,7 +120,7 @@ describe('alerts.yml on a real Prometheus scraping the service', () => {
     console.log(
       `prometheus: ${rules.length} alerts checked over ${((Date.now() - started) / 1000).toFixed(0)} s ` +
         `(${before.sales.size + after.sales.size} sales, ${before.interactions.size + after.interactions.size} interactions, ` +
-        `a ${PAUSE_MS / 1000} s pause), none pending or firing:\n` +
+        `a ${PAUSE_MS / 1000} s pause), ${active.length} polls saw an alert pending or firing:\n` +
         table
           .map((r) => `  ${r.alert}: health ${r.health}, last evaluated ${r.lastEvaluation}, ${r.state}`)
           .join('\n'),
