@@ -42,7 +42,7 @@ export function createMetrics(): Metrics {
 }
 
 /** How long a scrape waits for Kafka's offsets before the Kafka gauges go unknown. */
-const KAFKA_DEADLINE_MS = 2000;
+const KAFKA_DEADLINE_MS = 1000;
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -64,9 +64,9 @@ export interface PipelineGaugeOptions {
 export function addPipelineGauges({ registry, lag, clickhouse, database }: PipelineGaugeOptions): void {
   const tables = Object.entries(KAFKA_TABLE_OF) as [TopicName, string][];
   // One read of the offsets per scrape for the three Kafka gauges, every topic at once, each
-  // with a deadline: a broker that hangs (SIGSTOP, a partition) makes the series unknown
-  // instead of holding /metrics past Prometheus's scrape timeout, which would read as the
-  // service being down.
+  // with a deadline (1 s; the reads take milliseconds): a broker that hangs (SIGSTOP, a
+  // partition) makes the series unknown instead of holding /metrics past Prometheus's scrape
+  // timeout, which would read as the service being down.
   let offsets: { at: number; read: Promise<(Progress | undefined)[]> } | undefined;
   function progressOfAll(): Promise<(Progress | undefined)[]> {
     const now = Date.now();

@@ -153,3 +153,41 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   };
   return prometheus;
 }
+
+/** When each watched expression was true (non-empty), from polling it. */
+export interface ExpressionWatch {
+  /** Names whose expression was true at some poll between `from` and `to` (epoch ms). */
+  trueBetween(from: number, to: number): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Polls each expression (by name) every `intervalMs` through `/api/v1/query` and records when
+ * it was true: the rules' `for:` durations do not apply, so a test sees the condition itself.
+ */
+export function watchExpressions(
+  prometheus: Prometheus,
+  expressions: Map<string, string>,
+  intervalMs = 1000,
+): ExpressionWatch {
+  const seen = new Map<string, number[]>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const at = Date.now();
+      for (const [name, expr] of expressions) {
+        const result = await prometheus.query(expr).catch(() => []);
+        if (result.length > 0) seen.set(name, [...(seen.get(name) ?? []), at]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, intervalMs - (Date.now() - at))));
+    }
+  })();
+  return {
+    trueBetween: (from, to) =>
+      [...expressions.keys()].filter((name) => (seen.get(name) ?? []).some((t) => t >= from && t <= to)),
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
