@@ -19,6 +19,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickHouseService } from '../../scripts/stack/clickhouse.js';
 import { kafkaService } from '../../scripts/stack/kafka.js';
+import { influxService } from '../../scripts/stack/influxdb.js';
 import { postgresService } from '../../scripts/stack/postgres.js';
 import { stackDirs } from '../../scripts/stack/service.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
@@ -122,7 +123,12 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     await watch?.stop();
     await prometheus?.stop();
     // Whatever a failed fault left stopped comes back, so the stack is as it was.
-    for (const s of [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)]) {
+    for (const s of [
+      kafkaService(dirs),
+      clickHouseService(dirs),
+      postgresService(dirs),
+      influxService(dirs),
+    ]) {
       if (s.pid() === undefined) await s.start(() => undefined);
     }
     await service?.stop();
@@ -424,6 +430,20 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
       },
       // Nothing a user sees breaks (keys and owners are cached): no alert, and none may be true.
       { apiKey: trafficKey.key, show, alert: null },
+    );
+  }, 480_000);
+
+  it('InfluxDB stopped for 30 s: the mirror fails, the pipeline does not', async () => {
+    const influxdb = influxService(dirs);
+    await run(
+      'InfluxDB stopped 30 s',
+      async () => {
+        expect(await influxdb.stop()).toBe(true);
+        await wait(30_000); // the fault: 30 s without InfluxDB, the mirror holding its points
+        await influxdb.start(() => undefined);
+        return { healedAt: Date.now() };
+      },
+      { alert: 'TicketpulseInfluxMirrorFailing' },
     );
   }, 480_000);
 
