@@ -4,13 +4,13 @@
 // fault is injected through the stack's own modules (scripts/stack/*), then the pipeline is
 // reconciled: every acknowledged id once in the raw tables, and the per-minute aggregates equal
 // to a recomputation from what was acknowledged. A real Prometheus scrapes the service every
-// second with deploy/prometheus/alerts.yml loaded: each fault's matching alert expression must
-// be true (queried through /api/v1/query, so `for:` does not apply) while the fault lasts, and
+// 2 s with deploy/prometheus/alerts.yml loaded: each fault's matching alert expression must be
+// true (queried through /api/v1/query, so `for:` does not apply) while the fault lasts, and
 // every expression false once it healed. Prints the fault table at the end.
 //
-// It stops and kills Kafka, ClickHouse and Postgres: run it only on a stack nothing else uses
-// (CI runs it after `npm test`; locally give it its own stack with TICKETPULSE_STACK_DIR and
-// TICKETPULSE_STACK_PORT_OFFSET, see README "Faults").
+// It stops and kills Kafka, ClickHouse, Postgres and InfluxDB: run it only on a stack nothing
+// else uses (CI runs it after `npm test`; locally give it its own stack with
+// TICKETPULSE_STACK_DIR and TICKETPULSE_STACK_PORT_OFFSET, see README "Faults").
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -305,12 +305,21 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     await run(
       'API kill -9',
       async () => {
+        const killed = Date.now();
         await service.kill();
+        // Down until Prometheus has seen it: a restart quicker than one scrape interval would
+        // otherwise come and go between two scrapes (it did once, in 1.7 s).
+        await eventually(
+          async () => watch.trueBetween(killed, Date.now()),
+          (names) => names.includes('TicketpulseDown'),
+          30_000,
+          200,
+        );
         const restarted = Date.now();
         await service.start();
         return {
           healedAt: Date.now(),
-          note: `service back in ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
+          note: `down ${((restarted - killed) / 1000).toFixed(1)} s (until a scrape failed); service back in ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
         };
       },
       { alert: 'TicketpulseDown' },
