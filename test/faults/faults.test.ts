@@ -484,6 +484,17 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
         const detectedMs = Date.now() - written;
         expect(stalled, 'ticketpulse_kafka_table_stalled_seconds').toBeGreaterThanOrEqual(30);
         expect(detectedMs, 'stall detected within a minute').toBeLessThan(60_000);
+        // And Prometheus saw it (its own scrapes) before the command moves the table on: the
+        // stall passes 30 s only a moment before this, and once came and went between two polls.
+        const seen = await eventually(
+          async () => watch.trueBetween(written, Date.now()),
+          (names) => names.includes('TicketpulseKafkaTableStalled'),
+          30_000,
+          200,
+        );
+        expect(seen, 'TicketpulseKafkaTableStalled seen by Prometheus').toContain(
+          'TicketpulseKafkaTableStalled',
+        );
         const commandStarted = Date.now();
         const output = runTsx('scripts/kafka.ts', ['skip-poison', '--table', 'ticket_sales'], env);
         expect(output).toMatch(/quarantined 1,/);

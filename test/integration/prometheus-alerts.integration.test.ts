@@ -136,7 +136,7 @@ describe('alerts.yml on a real Prometheus scraping the service', () => {
 
     // Nothing pending or firing, as polled and as Prometheus recorded it (ALERTS series).
     expect(
-      active.map((a) => `${a.phase}: ${a.labels.alertname} ${a.state} (value ${a.value})`),
+      active.map((a) => `${a.phase}: ${JSON.stringify(a.labels)} ${a.state} (value ${a.value})`),
       'alerts active',
     ).toEqual([]);
     expect(await prom.query(`count_over_time(ALERTS[10m])`), 'ALERTS series over the test').toEqual([]);
