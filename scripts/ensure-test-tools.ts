@@ -2,8 +2,9 @@
  * Installs what the test suite needs beyond npm packages and the stack, when missing
  * (idempotent): chdb-core (a current ClickHouse engine, in-process in Python) for the
  * cross-version query test, schemathesis (an OpenAPI fuzzer) for the contract test, Debian's
- * Chromium for the dashboard's browser test, and Debian's
- * prometheus package for promtool (the alert rules' tests).
+ * Chromium for the dashboard's browser test, and Debian's prometheus package: promtool for the
+ * alert rules' unit tests, the server for the tests that evaluate the rules against the running
+ * service.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -49,14 +50,15 @@ if (!hasCommand('chromium')) {
   }
 }
 
-// test/unit/prometheus-rules.test.ts runs promtool on deploy/prometheus/. The package's service
-// is not started by apt here (no init system) and nothing of ours starts it.
-if (!hasCommand('promtool')) {
+// test/unit/prometheus-rules.test.ts runs promtool on deploy/prometheus/;
+// test/integration/prometheus.ts starts `prometheus` itself (a server of its own per test, on a
+// free port). The package's service is not started by apt here (no init system).
+if (!hasCommand('promtool') || !hasCommand('prometheus')) {
   try {
     aptInstall(['prometheus'], (line) => console.log(`[test] ${line}`));
   } catch (err) {
     console.error(
-      `[test] could not install prometheus (promtool); the alert rule tests need it: ${String(err)}`,
+      `[test] could not install prometheus (promtool, prometheus); the alert rule tests need it: ${String(err)}`,
     );
     process.exit(1);
   }

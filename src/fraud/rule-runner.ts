@@ -92,11 +92,15 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
     } else {
       const earliest = new Date(Math.min(...[...froms.values()].map((d) => d.getTime())));
       const { newest, count } = await newestSince(earliest);
-      const seen = `${earliest.getTime()}/${newest}/${count}`;
-      if (count === 0 || seen === lastSeen) return [];
-      lastSeen = seen;
+      if (count === 0) return [];
       to = new Date(newest + 1000);
       next = Date.now() - options.lagMs >= newest + 1000 ? to : new Date(newest);
+      // Nothing new to evaluate, but the newest second may have become complete since: then the
+      // watermark still moves past it (else it would stay on the last sale's second until the
+      // next sale, and every quiet hour would read as a runner that fell behind).
+      const seen = `${earliest.getTime()}/${newest}/${count}`;
+      if (seen === lastSeen && next <= earliest) return [];
+      lastSeen = seen;
     }
     const runs: RuleRun[] = [];
     for (const rule of rules) {

@@ -1,11 +1,12 @@
 /**
  * The service's Prometheus metrics (prom-client), served at `GET /metrics`. Counters and the
  * produce histogram are updated where things happen; the pipeline gauges (rows behind per
- * Kafka table, freshness, fraud-rule lag) are read from Kafka and ClickHouse when scraped.
+ * Kafka table, how long messages wait, freshness, fraud-rule lag) are read from Kafka and
+ * ClickHouse when scraped.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { KAFKA_TABLE_OF, type ConsumerLag } from '../events/consumer-lag.js';
+import { KAFKA_TABLE_OF, type ConsumerLag, type Progress } from '../events/consumer-lag.js';
 import type { TopicName } from '../events/topics.js';
 
 export interface IngestMetrics {
@@ -40,6 +41,15 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** How long a scrape waits for Kafka's offsets before the Kafka gauges go unknown. */
+const KAFKA_DEADLINE_MS = 1000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([work.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
 export interface PipelineGaugeOptions {
   registry: Registry;
   lag: ConsumerLag;
@@ -52,6 +62,23 @@ export interface PipelineGaugeOptions {
  * answer) for the unlabelled gauges, a missing series for rows behind.
  */
 export function addPipelineGauges({ registry, lag, clickhouse, database }: PipelineGaugeOptions): void {
+  const tables = Object.entries(KAFKA_TABLE_OF) as [TopicName, string][];
+  // One read of the offsets per scrape for the three Kafka gauges, every topic at once, each
+  // with a deadline (1 s; the reads take milliseconds): a broker that hangs (SIGSTOP, a
+  // partition) makes the series unknown instead of holding /metrics past Prometheus's scrape
+  // timeout, which would read as the service being down.
+  let offsets: { at: number; read: Promise<(Progress | undefined)[]> } | undefined;
+  function progressOfAll(): Promise<(Progress | undefined)[]> {
+    const now = Date.now();
+    if (offsets === undefined || now - offsets.at >= 1000) {
+      offsets = {
+        at: now,
+        read: Promise.all(tables.map(([topic]) => withDeadline(lag.progress(topic), KAFKA_DEADLINE_MS))),
+      };
+    }
+    return offsets.read;
+  }
+
   new Gauge({
     name: 'ticketpulse_kafka_rows_behind',
     help: 'Messages of each topic that its ClickHouse Kafka table has not committed yet',
@@ -59,10 +86,11 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
-        const behind = await lag.messagesBehind(topic);
-        if (Number.isFinite(behind)) this.set({ table }, behind);
-      }
+      const all = await progressOfAll();
+      tables.forEach(([, table], i) => {
+        const behind = all[i]?.behind;
+        if (behind !== undefined) this.set({ table }, behind);
+      });
     },
   });
 
@@ -79,8 +107,9 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     async collect() {
       this.reset();
       const now = Date.now();
-      for (const [topic, table] of Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]) {
-        const progress = await lag.progress(topic);
+      const all = await progressOfAll();
+      for (const [i, [, table]] of tables.entries()) {
+        const progress = all[i];
         if (progress === undefined) continue;
         let stalled = 0;
         for (const part of progress.partitions) {
@@ -91,6 +120,38 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
           else stalled = Math.max(stalled, (now - last.since) / 1000);
         }
         this.set({ table }, stalled);
+      }
+    },
+  });
+
+  // Per partition, the log end offsets seen at earlier scrapes and when each was first seen:
+  // the oldest message not committed yet was written before the first scrape whose end passed
+  // it, so its wait is at least that long (never overstated; understated by one scrape interval
+  // at most). A busy, healthy table keeps it near 0; a pause in traffic keeps it at 0.
+  const endsSeen = new Map<string, { end: number; since: number }[]>();
+  new Gauge({
+    name: 'ticketpulse_kafka_oldest_waiting_seconds',
+    help: 'How long the oldest message each ClickHouse Kafka table has not committed has been waiting, at least (0 when caught up; read from offsets at scrape time)',
+    labelNames: ['table'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = Date.now();
+      const all = await progressOfAll();
+      for (const [i, [, table]] of tables.entries()) {
+        const progress = all[i];
+        if (progress === undefined) continue;
+        let oldest = 0;
+        for (const part of progress.partitions) {
+          const key = `${table}:${part.partition}`;
+          const seen = endsSeen.get(key) ?? [];
+          const end = part.committed + part.behind;
+          if (part.behind > 0 && (seen.at(-1)?.end ?? -1) < end) seen.push({ end, since: now });
+          while (seen.length > 0 && seen[0]!.end <= part.committed) seen.shift();
+          endsSeen.set(key, seen);
+          if (seen[0] !== undefined) oldest = Math.max(oldest, (now - seen[0].since) / 1000);
+        }
+        this.set({ table }, oldest);
       }
     },
   });
@@ -120,16 +181,22 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 
+  // Not "now minus the watermark": the watermark stands still while no sales arrive, so that
+  // grew through every quiet hour and paged on a healthy, idle system. What the rules owe is the
+  // sales ingested at or after the oldest rule's watermark; their age is how late the fraud
+  // alerts are. 0 while nothing waits, however long the pause; the first run starts a day back.
   new Gauge({
     name: 'ticketpulse_fraud_rules_lag_seconds',
-    help: 'How far behind now the fraud rules have evaluated (the oldest rule watermark)',
+    help: 'How long the oldest sale the fraud rules have not evaluated yet has been in ClickHouse (ingested at or after the oldest rule watermark); 0 when none waits, also while no sales arrive',
     registers: [registry],
     async collect() {
-      const lagSeconds = await scalar(
-        `SELECT toUInt32(now()) - toUInt32(min(to)) AS value
-         FROM (SELECT rule, max(evaluated_to) AS to FROM ${database}.fraud_rule_runs GROUP BY rule) HAVING count() > 0`,
+      const waiting = await scalar(
+        `SELECT if(count() = 0, 0, toUInt32(now()) - toUInt32(min(ingested_at))) AS value
+         FROM ${database}.ticket_sales_ids
+         WHERE ingested_at >= greatest(now() - INTERVAL 1 DAY,
+           (SELECT min(to) FROM (SELECT rule, max(evaluated_to) AS to FROM ${database}.fraud_rule_runs GROUP BY rule)))`,
       );
-      this.set(lagSeconds ?? NaN);
+      this.set(waiting === undefined ? NaN : Math.max(0, waiting));
     },
   });
 }

@@ -3,11 +3,14 @@
 // interactions through its API, retrying every 5xx and network error with the same ids. Each
 // fault is injected through the stack's own modules (scripts/stack/*), then the pipeline is
 // reconciled: every acknowledged id once in the raw tables, and the per-minute aggregates equal
-// to a recomputation from what was acknowledged. Prints the fault table at the end.
+// to a recomputation from what was acknowledged. A real Prometheus scrapes the service every
+// 2 s with deploy/prometheus/alerts.yml loaded: each fault's matching alert expression must be
+// true (queried through /api/v1/query, so `for:` does not apply) while the fault lasts, and
+// every expression false once it healed. Prints the fault table at the end.
 //
-// It stops and kills Kafka, ClickHouse and Postgres: run it only on a stack nothing else uses
-// (CI runs it after `npm test`; locally give it its own stack with TICKETPULSE_STACK_DIR and
-// TICKETPULSE_STACK_PORT_OFFSET, see README "Faults").
+// It stops and kills Kafka, ClickHouse, Postgres and InfluxDB: run it only on a stack nothing
+// else uses (CI runs it after `npm test`; locally give it its own stack with
+// TICKETPULSE_STACK_DIR and TICKETPULSE_STACK_PORT_OFFSET, see README "Faults").
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +19,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickHouseService } from '../../scripts/stack/clickhouse.js';
 import { kafkaService } from '../../scripts/stack/kafka.js';
+import { influxService } from '../../scripts/stack/influxdb.js';
 import { postgresService } from '../../scripts/stack/postgres.js';
 import { stackDirs } from '../../scripts/stack/service.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
@@ -31,6 +35,12 @@ import {
   type ServiceProcess,
 } from '../../scripts/service-process.js';
 import { createTraffic, type Traffic, type TrafficStats } from './traffic.js';
+import {
+  startPrometheus,
+  watchExpressions,
+  type ExpressionWatch,
+  type Prometheus,
+} from '../integration/prometheus.js';
 
 const local = !process.env.KAFKA_BROKERS && !process.env.CLICKHOUSE_URL && !process.env.DATABASE_URL;
 const dirs = stackDirs(config);
@@ -40,6 +50,8 @@ const INGEST_KEY = 'faults-ingest-key-0001';
 const PER_SIDE = 300;
 /** How long the reconciliation may take after a fault is healed. */
 const SETTLE_MS = 150_000;
+/** How long every alert expression may stay true after the fault healed (rates read 1 m). */
+const CLEAR_MS = 150_000;
 
 interface FaultRow {
   fault: string;
@@ -48,6 +60,14 @@ interface FaultRow {
   networkErrors: number;
   recoveryMs: number | undefined;
   note: string;
+  /** The alert whose expression must be true while the fault lasts; null: none may be. */
+  alert: string | null;
+  /** Alert expressions true at some point between the injection and the recovery. */
+  alertsDuring: string[];
+  /** Expressions still true when the clearing deadline passed (none once everything healed). */
+  stillTrue: string[];
+  /** From the recovery until every expression was false again. */
+  clearedMs: number;
 }
 
 const rows: FaultRow[] = [];
@@ -64,6 +84,10 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
   let pgDatabase: { url: string; drop: () => Promise<void> };
   let env: NodeJS.ProcessEnv;
   let service: ServiceProcess;
+  let prometheus: Prometheus;
+  /** Every alert's expression, by name, as the Prometheus loaded them from alerts.yml. */
+  let expressions: Map<string, string>;
+  let watch: ExpressionWatch;
   let seed = 1;
 
   beforeAll(async () => {
@@ -85,12 +109,26 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     service = createServiceProcess(env, await freePort(), join(logDir, 'service.log'));
     await service.start();
     await admin.connect();
+    // Every 2 s: short enough that the API kill (about 2 s without an answer) fails a scrape,
+    // long enough for /metrics while Kafka hangs (its gauges wait at most 1 s for it).
+    prometheus = await startPrometheus({ target: new URL(service.baseUrl).host, intervalSeconds: 2 });
+    await prometheus.scraping();
+    expressions = new Map((await prometheus.rules()).map((r) => [r.name, r.query]));
+    expect(expressions.size, 'alerting rules loaded').toBeGreaterThan(0);
+    watch = watchExpressions(prometheus, expressions);
   }, 180_000);
 
   afterAll(async () => {
     printTable();
+    await watch?.stop();
+    await prometheus?.stop();
     // Whatever a failed fault left stopped comes back, so the stack is as it was.
-    for (const s of [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs)]) {
+    for (const s of [
+      kafkaService(dirs),
+      clickHouseService(dirs),
+      postgresService(dirs),
+      influxService(dirs),
+    ]) {
       if (s.pid() === undefined) await s.start(() => undefined);
     }
     await service?.stop();
@@ -128,10 +166,17 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
    * more sales are acknowledged after the fault healed, then reconciles. `fault` resolves
    * with the time the system was whole again (the fault's end) and a note.
    */
+  /** The alerts whose expression is true now. */
+  async function trueNow(): Promise<string[]> {
+    const names: string[] = [];
+    for (const [name, expr] of expressions) if ((await prometheus.query(expr)).length > 0) names.push(name);
+    return names;
+  }
+
   async function run(
     name: string,
     fault: (traffic: Traffic, show: string) => Promise<{ healedAt: number; note?: string }>,
-    options: { apiKey?: string; show?: string } = {},
+    options: { apiKey?: string; show?: string; alert: string | null },
   ): Promise<FaultRow> {
     const show = options.show ?? `fault-${name.replace(/[^a-z0-9]+/gi, '-')}`;
     const traffic = createTraffic({
@@ -143,8 +188,10 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     traffic.start();
     let stats: TrafficStats;
     let healed: { healedAt: number; note?: string };
+    let injectedAt: number;
     try {
       await acknowledgedMore(traffic, PER_SIDE);
+      injectedAt = Date.now();
       healed = await fault(traffic, show);
       await acknowledgedMore(traffic, PER_SIDE, 120_000);
     } finally {
@@ -154,6 +201,9 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     await caughtUp();
     // The figures after everything was consumed: a late redelivery would show here.
     const result = await reconciler.reconcile(show, stats);
+    const recoveredAt = settledAt ?? Date.now();
+    const alertsDuring = watch.trueBetween(injectedAt, recoveredAt);
+    const stillTrue = await eventually(trueNow, (names) => names.length === 0, CLEAR_MS, 1000);
     const row: FaultRow = {
       fault: name,
       result,
@@ -161,8 +211,15 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
       networkErrors: stats.networkErrors,
       recoveryMs: settledAt === undefined ? undefined : Math.max(0, settledAt - healed.healedAt),
       note: healed.note ?? '',
+      alert: options.alert,
+      alertsDuring,
+      stillTrue,
+      clearedMs: Date.now() - recoveredAt,
     };
     rows.push(row);
+    if (options.alert === null) expect(alertsDuring, 'alert expressions true during the fault').toEqual([]);
+    else expect(alertsDuring, `${options.alert} true while the fault lasts`).toContain(options.alert);
+    expect(stillTrue, 'alert expressions true after the fault healed').toEqual([]);
     expect(stats.unexpected, 'answers other than 2xx, 5xx').toEqual([]);
     expect(result.found, 'acknowledged ids found').toBe(result.acknowledged);
     expect(result.rawDuplicates, 'duplicates in raw tables').toBe(0);
@@ -173,73 +230,104 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
 
   it('broker stopped for 30 s', async () => {
     const broker = kafkaService(dirs);
-    await run('broker stopped 30 s', async () => {
-      expect(await broker.stop()).toBe(true);
-      await wait(30_000); // the fault: 30 s without a broker
-      await broker.start(() => undefined);
-      return { healedAt: Date.now() };
-    });
-  }, 300_000);
+    await run(
+      'broker stopped 30 s',
+      async () => {
+        expect(await broker.stop()).toBe(true);
+        await wait(30_000); // the fault: 30 s without a broker
+        await broker.start(() => undefined);
+        return { healedAt: Date.now() };
+      },
+      { alert: 'TicketpulseIngestErrors' },
+    );
+  }, 480_000);
 
   it('broker SIGSTOPped for 10 s while ClickHouse commits', async () => {
     const broker = kafkaService(dirs);
-    await run('broker SIGSTOP 10 s', async (_traffic, show) => {
-      // ClickHouse is consuming this show's sales (and so committing offsets) right now.
-      await eventually(
-        () =>
-          clickhouse
-            .query({
-              query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
-              format: 'JSONEachRow',
-            })
-            .then((r) => r.json<{ n: string }>()),
-        (r) => Number(r[0]?.n) > 0,
-        30_000,
-      );
-      const pid = broker.pid()!;
-      process.kill(pid, 'SIGSTOP');
-      try {
-        await wait(10_000); // the fault: a broker that answers nothing for 10 s
-      } finally {
-        process.kill(pid, 'SIGCONT');
-      }
-      return { healedAt: Date.now() };
-    });
-  }, 300_000);
+    await run(
+      'broker SIGSTOP 10 s',
+      async (_traffic, show) => {
+        // ClickHouse is consuming this show's sales (and so committing offsets) right now.
+        await eventually(
+          () =>
+            clickhouse
+              .query({
+                query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
+                format: 'JSONEachRow',
+              })
+              .then((r) => r.json<{ n: string }>()),
+          (r) => Number(r[0]?.n) > 0,
+          30_000,
+        );
+        const pid = broker.pid()!;
+        process.kill(pid, 'SIGSTOP');
+        try {
+          await wait(10_000); // the fault: a broker that answers nothing for 10 s
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+        return { healedAt: Date.now() };
+      },
+      // 2 requests 503 at the ingest deadline; sales wait about 10 s, not over FreshnessHigh's 10 s.
+      { alert: 'TicketpulseIngestErrors' },
+    );
+  }, 480_000);
 
   it('ClickHouse kill -9 mid-stream, then restarted', async () => {
     const server = clickHouseService(dirs);
-    await run('ClickHouse kill -9', async () => {
-      const pid = server.pid()!;
-      process.kill(pid, 'SIGKILL');
-      // Gone, and its ports closed (a killed server's sockets may outlive its pid briefly).
-      await eventually(
-        () =>
-          server.probe.check().then(
-            () => 'up',
-            () => 'down',
-          ),
-        (state) => state === 'down' && server.pid() === undefined,
-        30_000,
-        50,
-      );
-      const restarted = Date.now();
-      await server.start(() => undefined);
-      return { healedAt: Date.now(), note: `restart took ${((Date.now() - restarted) / 1000).toFixed(1)} s` };
-    });
-  }, 300_000);
+    await run(
+      'ClickHouse kill -9',
+      async () => {
+        const pid = server.pid()!;
+        process.kill(pid, 'SIGKILL');
+        // Gone, and its ports closed (a killed server's sockets may outlive its pid briefly).
+        await eventually(
+          () =>
+            server.probe.check().then(
+              () => 'up',
+              () => 'down',
+            ),
+          (state) => state === 'down' && server.pid() === undefined,
+          30_000,
+          50,
+        );
+        const restarted = Date.now();
+        await server.start(() => undefined);
+        return {
+          healedAt: Date.now(),
+          note: `restart took ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
+        };
+      },
+      // About 11 s without consuming: under FreshnessHigh's 10 s wait (as scrapes see it) and the
+      // 30 s stall. Nothing pages for it, and nothing may be true.
+      { alert: null },
+    );
+  }, 480_000);
 
   it('API kill -9 under load, the client retrying', async () => {
-    await run('API kill -9', async () => {
-      await service.kill();
-      const restarted = Date.now();
-      await service.start();
-      return {
-        healedAt: Date.now(),
-        note: `service back in ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
-      };
-    });
-  }, 300_000);
+    await run(
+      'API kill -9',
+      async () => {
+        const killed = Date.now();
+        await service.kill();
+        // Down until Prometheus has seen it: a restart quicker than one scrape interval would
+        // otherwise come and go between two scrapes (it did once, in 1.7 s).
+        await eventually(
+          async () => watch.trueBetween(killed, Date.now()),
+          (names) => names.includes('TicketpulseDown'),
+          30_000,
+          200,
+        );
+        const restarted = Date.now();
+        await service.start();
+        return {
+          healedAt: Date.now(),
+          note: `down ${((restarted - killed) / 1000).toFixed(1)} s (until a scrape failed); service back in ${((Date.now() - restarted) / 1000).toFixed(1)} s`,
+        };
+      },
+      { alert: 'TicketpulseDown' },
+    );
+  }, 480_000);
 
   it('Postgres restarted while keys are cached; pg-listen reconnects and revocations apply', async () => {
     const call = async (method: string, path: string, key: string, body?: unknown) => {
@@ -352,55 +440,87 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
           note: `LISTEN seen again ${listenMs} ms after start; revoked keys refused in ${duringMs} / ${afterMs} ms`,
         };
       },
-      { apiKey: trafficKey.key, show },
+      // Nothing a user sees breaks (keys and owners are cached): no alert, and none may be true.
+      { apiKey: trafficKey.key, show, alert: null },
     );
-  }, 300_000);
+  }, 480_000);
+
+  it('InfluxDB stopped for 30 s: the mirror fails, the pipeline does not', async () => {
+    const influxdb = influxService(dirs);
+    await run(
+      'InfluxDB stopped 30 s',
+      async () => {
+        expect(await influxdb.stop()).toBe(true);
+        await wait(30_000); // the fault: 30 s without InfluxDB, the mirror holding its points
+        await influxdb.start(() => undefined);
+        return { healedAt: Date.now() };
+      },
+      { alert: 'TicketpulseInfluxMirrorFailing' },
+    );
+  }, 480_000);
 
   it('a poison record in the sales topic is detected within a minute and skipped by one command', async () => {
-    await run('poison message', async () => {
-      const producer = kafka.producer();
-      await producer.connect();
-      const poison = '{"id": "00000000-0000-4000-8000-00000000dead", "quantity": "lots"';
-      await producer.send({
-        topic: topicNames(topicPrefix).ticket_sale,
-        messages: [{ key: 'poison', value: poison }],
-      });
-      await producer.disconnect();
-      const written = Date.now();
-      const stalled = await eventually(
-        async () => {
-          const text = await fetch(`${service.baseUrl}/metrics`).then((r) => r.text());
-          const match = /^ticketpulse_kafka_table_stalled_seconds\{table="ticket_sales"\} (\S+)$/m.exec(text);
-          return Number(match?.[1] ?? 0);
-        },
-        (seconds) => seconds >= 30,
-        90_000,
-        1000,
-      );
-      const detectedMs = Date.now() - written;
-      expect(stalled, 'ticketpulse_kafka_table_stalled_seconds').toBeGreaterThanOrEqual(30);
-      expect(detectedMs, 'stall detected within a minute').toBeLessThan(60_000);
-      const commandStarted = Date.now();
-      const output = runTsx('scripts/kafka.ts', ['skip-poison', '--table', 'ticket_sales'], env);
-      expect(output).toMatch(/quarantined 1,/);
-      const quarantined = await eventually(
-        () =>
-          clickhouse
-            .query({
-              query: `SELECT count() AS n FROM ${database}.rejected_events WHERE source = 'skip-poison' AND raw = '${poison.replace(/'/g, "\\'")}'`,
-              format: 'JSONEachRow',
-            })
-            .then((r) => r.json<{ n: string }>()),
-        (r) => Number(r[0]?.n) >= 1,
-        60_000,
-      );
-      expect(Number(quarantined[0]?.n), 'the poison record in rejected_events, once').toBe(1);
-      return {
-        healedAt: commandStarted,
-        note: `stall (≥ 30 s) seen ${(detectedMs / 1000).toFixed(0)} s after the write; skip-poison: 1 quarantined`,
-      };
-    });
-  }, 300_000);
+    await run(
+      'poison message',
+      async () => {
+        const producer = kafka.producer();
+        await producer.connect();
+        const poison = '{"id": "00000000-0000-4000-8000-00000000dead", "quantity": "lots"';
+        await producer.send({
+          topic: topicNames(topicPrefix).ticket_sale,
+          messages: [{ key: 'poison', value: poison }],
+        });
+        await producer.disconnect();
+        const written = Date.now();
+        const stalled = await eventually(
+          async () => {
+            const text = await fetch(`${service.baseUrl}/metrics`).then((r) => r.text());
+            const match = /^ticketpulse_kafka_table_stalled_seconds\{table="ticket_sales"\} (\S+)$/m.exec(
+              text,
+            );
+            return Number(match?.[1] ?? 0);
+          },
+          (seconds) => seconds >= 30,
+          90_000,
+          1000,
+        );
+        const detectedMs = Date.now() - written;
+        expect(stalled, 'ticketpulse_kafka_table_stalled_seconds').toBeGreaterThanOrEqual(30);
+        expect(detectedMs, 'stall detected within a minute').toBeLessThan(60_000);
+        // And Prometheus saw it (its own scrapes) before the command moves the table on: the
+        // stall passes 30 s only a moment before this, and once came and went between two polls.
+        const seen = await eventually(
+          async () => watch.trueBetween(written, Date.now()),
+          (names) => names.includes('TicketpulseKafkaTableStalled'),
+          30_000,
+          200,
+        );
+        expect(seen, 'TicketpulseKafkaTableStalled seen by Prometheus').toContain(
+          'TicketpulseKafkaTableStalled',
+        );
+        const commandStarted = Date.now();
+        const output = runTsx('scripts/kafka.ts', ['skip-poison', '--table', 'ticket_sales'], env);
+        expect(output).toMatch(/quarantined 1,/);
+        const quarantined = await eventually(
+          () =>
+            clickhouse
+              .query({
+                query: `SELECT count() AS n FROM ${database}.rejected_events WHERE source = 'skip-poison' AND raw = '${poison.replace(/'/g, "\\'")}'`,
+                format: 'JSONEachRow',
+              })
+              .then((r) => r.json<{ n: string }>()),
+          (r) => Number(r[0]?.n) >= 1,
+          60_000,
+        );
+        expect(Number(quarantined[0]?.n), 'the poison record in rejected_events, once').toBe(1);
+        return {
+          healedAt: commandStarted,
+          note: `stall (≥ 30 s) seen ${(detectedMs / 1000).toFixed(0)} s after the write; skip-poison: 1 quarantined`,
+        };
+      },
+      { alert: 'TicketpulseKafkaTableStalled' },
+    );
+  }, 480_000);
 });
 
 function printTable(): void {
@@ -414,6 +534,9 @@ function printTable(): void {
       '5xx / no answer',
       'recovery',
       'note',
+      'alert (expression true during the fault)',
+      'also true',
+      'all false',
     ],
     style: { head: [], border: [] },
   });
@@ -430,6 +553,13 @@ function printTable(): void {
       `${r.serverErrors} / ${r.networkErrors}`,
       r.recoveryMs === undefined ? 'not within deadline' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
       r.note,
+      r.alert === null
+        ? 'none (and none true)'
+        : `${r.alert}: ${r.alertsDuring.includes(r.alert) ? 'yes' : 'NO'}`,
+      r.alertsDuring.filter((a) => a !== r.alert).join(', ') || '-',
+      r.stillTrue.length > 0
+        ? `NO, still ${r.stillTrue.join(', ')}`
+        : `${(r.clearedMs / 1000).toFixed(0)} s after recovery`,
     ]);
   }
   console.log(`\nfault table (${new Date().toISOString()}):\n${table.toString()}`);
