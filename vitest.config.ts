@@ -1,11 +1,40 @@
-// Two suites, one runner: `unit` needs no service, `integration` talks to the real stack
-// (npm run stack -- up, or KAFKA_BROKERS / CLICKHOUSE_URL / DATABASE_URL). `npm test` runs both.
+// Three projects, one runner: `unit` needs no service; `integration` and `integration-serial`
+// talk to the real stack (npm run stack -- up, or KAFKA_BROKERS / CLICKHOUSE_URL / DATABASE_URL).
+// `npm test` runs all three.
+//
+// Why the split: every integration file has a ClickHouse database, topic prefix and Postgres
+// database of its own (test/harness), so those files run side by side, MAX_WORKERS at a time
+// with the unit files. Files that change what the others share (they stop a service of the
+// stack) or time what a user sees against a budget (a browser, 2 s to the page) run afterwards,
+// one at a time, alone: they are SERIAL below, and a file joins that list for one of those two
+// reasons only.
 import { defineConfig } from 'vitest/config';
+
+/** Files that stop a service of the stack, or time a browser page: run alone, after the rest. */
+const SERIAL = [
+  // Stops the stack's Kafka broker: every other file's producer and Kafka tables would stall.
+  'test/integration/ingest-kafka-outage.integration.test.ts',
+  // Chromium plus a 2 s budget from the 202 to the page: it must not share the 2 cores.
+  'test/integration/dashboard.integration.test.ts',
+];
+
+/**
+ * Files at once. The integration files mostly wait on the stack (Kafka's flush, the Kafka
+ * engine's block interval), so more workers than the 2 cores pay off, up to the point where the
+ * stack's own CPU becomes the limit.
+ */
+const MAX_WORKERS = Number(process.env.TEST_MAX_WORKERS ?? 4);
+
+const integration = {
+  globalSetup: ['test/integration/global-setup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+};
 
 export default defineConfig({
   test: {
-    // The stack shares one 2-core machine: test files run one at a time so timings stay sane.
-    fileParallelism: false,
+    maxWorkers: MAX_WORKERS,
+    minWorkers: 1,
     projects: [
       {
         test: {
@@ -13,15 +42,26 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // test/faults is its own suite (vitest.faults.config.ts): it stops the stack's services.
           exclude: ['test/**/*.integration.test.ts', 'test/faults/**'],
+          sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
           name: 'integration',
           include: ['test/**/*.integration.test.ts'],
-          globalSetup: ['test/integration/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          exclude: SERIAL,
+          ...integration,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'integration-serial',
+          include: SERIAL,
+          ...integration,
+          // One file at a time, in one process, after every file of group 0 has finished.
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
         },
       },
     ],

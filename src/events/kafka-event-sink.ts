@@ -174,7 +174,7 @@ export function createKafkaEventSink({
  * One request's messages: per event topic, its events packed into one message per partition
  * (src/events/topic-messages.ts); per rejected record, one quarantine row.
  */
-function batchByTopic(
+export function batchByTopic(
   topics: Record<TopicName, string>,
   accepted: AcceptedEvent[],
   rejected: QuarantinedRecord[],

@@ -33,17 +33,17 @@ export function createApiRole(config: Config, shared: SharedClients): RoleHandle
     clickhouse,
     database,
   });
-  const sink = createKafkaEventSink({
+  const kafkaSink = createKafkaEventSink({
     producer,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
     onPublished: heartbeat?.noteEvents,
     maxInFlightBytes: config.INGEST_MAX_IN_FLIGHT_BYTES,
   });
-  addInFlightGauge(metrics.registry, sink);
+  addInFlightGauge(metrics.registry, kafkaSink);
   const routes: Partial<AppOptions> = {
     ingest: {
-      sink,
+      sink: shared.hooks.eventSink ?? kafkaSink,
       keys,
       showOwners,
       metrics,

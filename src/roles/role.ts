@@ -15,6 +15,7 @@ import type { EntityServices } from '../entities/entity-services.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NamedQuery } from '../sql/named-queries.js';
 import type { Delta } from '../push/feed-poller.js';
+import type { EventSink } from '../events/kafka-event-sink.js';
 
 /** A part of the service that a process may run. */
 export interface RoleHandle {
@@ -47,4 +48,9 @@ export interface SharedClients {
 export interface ServiceHooks {
   /** Called as each live delta leaves its feed's poller (bench:push times delivery from it). */
   onLiveDelta?: (delta: Delta) => void;
+  /**
+   * The api role publishes accepted and rejected records through this sink instead of Kafka
+   * (the ingest fuzz test records what would be sent and has ClickHouse parse it).
+   */
+  eventSink?: EventSink;
 }

@@ -1,7 +1,8 @@
 // The InfluxDB mirror on the real stack: finished windows in InfluxDB equal ClickHouse's
 // (late events rewrite their window, never double it; more windows than the buffer holds go
-// in batches), and an InfluxDB stopped for 30 s while sales flow (its buffer overflowing, late
-// sales changing finished windows) ends with every finished window of the period in place.
+// in batches), and an InfluxDB stopped while sales flow (its buffer overflowing, late sales
+// changing finished windows; restarted as soon as write failures and dropped points are seen)
+// ends with every finished window of the period in place.
 // The outage test stops only an influxd of its own, on a free port, from the stack's binary.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -110,7 +111,7 @@ describe('InfluxDB mirror', () => {
     for (const q of queries) expect((await influx.query(q)).length, q).toBeGreaterThan(0);
   });
 
-  it('catches up every finished window after InfluxDB was stopped for 30 s while sales flowed', async () => {
+  it('catches up every finished window after InfluxDB was stopped while sales flowed', async () => {
     const port = await freePort();
     const home = mkdtempSync(join(tmpdir(), 'tp-influx-'));
     const conf = join(home, 'influxdb.conf');
@@ -149,7 +150,6 @@ describe('InfluxDB mirror', () => {
 
       influxd.kill('SIGTERM');
       await new Promise((resolve) => influxd.once('exit', resolve));
-      const outageEnds = Date.now() + 30_000;
       // During: late sales change finished windows, one already in InfluxDB and new ones.
       await p.waitForSales([
         ...(await sell('show-o', 4, minutesAgo(2))),
@@ -167,7 +167,7 @@ describe('InfluxDB mirror', () => {
       );
       expect(seen.failures).toBeGreaterThan(0);
       expect(seen.dropped).toBeGreaterThan(0);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, outageEnds - Date.now()))); // the rest of the 30 s outage
+      // The outage ends as soon as its failures are seen: writes failed and points were dropped.
       influxd = await startInfluxd(conf, port);
 
       // After: sales go on until a few more requests went through, then stop.

@@ -5,6 +5,7 @@ import { createConsumerLag } from '../../src/events/consumer-lag.js';
 import { topicNames, type TopicName } from '../../src/events/topics.js';
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { uuid } from '../../src/sql/literals.js';
+import type { ServiceHooks } from '../../src/roles/role.js';
 import { startServiceHarness } from '../harness/service-harness.js';
 import { eventually, uniqueName } from './helpers.js';
 
@@ -15,11 +16,15 @@ export const API_KEY = 'test-key-123456';
  * defaults (roles `api,bridge`; add `push` for `/v1/live`). The fraud rules run only when a
  * test says so (`runFraudRules()`), so the `rules` role is not among the defaults.
  */
-export async function createTestPipeline(prefix: string, options: { env?: Record<string, string> } = {}) {
+export async function createTestPipeline(
+  prefix: string,
+  options: { env?: Record<string, string>; hooks?: ServiceHooks } = {},
+) {
   const base = await startServiceHarness({
     name: uniqueName(prefix),
     ingestKey: API_KEY,
     env: options.env,
+    hooks: options.hooks,
   });
   const { database, topicPrefix, clickhouse, admin, config, query } = base;
   const lag = createConsumerLag({ admin, topicPrefix, database });
