@@ -74,6 +74,37 @@ interface MetricRow {
   p99: number;
 }
 
+/** What a row of a mirrored view becomes: a point of `name` with these tags and fields, at `t`. */
+interface Measurement<Row> {
+  name: string;
+  tags: (keyof Row & string)[];
+  ints: (keyof Row & string)[];
+  floats: (keyof Row & string)[];
+}
+
+const SALES: Measurement<SalesRow> = {
+  name: 'sales_per_minute',
+  tags: ['event_id', 'category'],
+  ints: ['tickets', 'orders', 'unique_buyers'],
+  floats: ['revenue'],
+};
+
+const METRICS: Measurement<MetricRow> = {
+  name: 'metrics_per_minute',
+  tags: ['name'],
+  ints: ['samples'],
+  floats: ['avg', 'min', 'max', 'p50', 'p95', 'p99'],
+};
+
+/** The row's point, with the key of its series and window (what the buffer keeps one of). */
+function pointOf<Row extends { t: number }>(m: Measurement<Row>, row: Row): [string, Point] {
+  const point = new Point(m.name).timestamp(row.t);
+  for (const tag of m.tags) point.tag(tag, String(row[tag]));
+  for (const field of m.ints) point.intField(field, Number(row[field]));
+  for (const field of m.floats) point.floatField(field, Number(row[field]));
+  return [[m.name, ...m.tags.map((tag) => String(row[tag])), row.t].join('\u0000'), point];
+}
+
 export function createInfluxMirror(options: InfluxMirrorOptions) {
   const { clickhouse, influx, logger } = options;
   const db = ident(options.database).text;
@@ -177,34 +208,8 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
         dropped.inc();
       }
     }
-    for (const r of sales) {
-      await add(
-        `s\u0000${r.event_id}\u0000${r.category}\u0000${r.t}`,
-        new Point('sales_per_minute')
-          .tag('event_id', r.event_id)
-          .tag('category', r.category)
-          .intField('tickets', r.tickets)
-          .intField('orders', r.orders)
-          .floatField('revenue', r.revenue)
-          .intField('unique_buyers', r.unique_buyers)
-          .timestamp(r.t),
-      );
-    }
-    for (const r of metrics) {
-      await add(
-        `m\u0000${r.name}\u0000${r.t}`,
-        new Point('metrics_per_minute')
-          .tag('name', r.name)
-          .intField('samples', r.samples)
-          .floatField('avg', r.avg)
-          .floatField('min', r.min)
-          .floatField('max', r.max)
-          .floatField('p50', r.p50)
-          .floatField('p95', r.p95)
-          .floatField('p99', r.p99)
-          .timestamp(r.t),
-      );
-    }
+    for (const row of sales) await add(...pointOf(SALES, row));
+    for (const row of metrics) await add(...pointOf(METRICS, row));
     await write();
     pendingGauge.set(pending.size);
     if (writeError !== undefined) {

@@ -37,45 +37,34 @@ export interface ProbeResult {
 
 /** Kafka answers a metadata request (the broker port only). */
 export function kafkaProbe(kafka: Kafka, address: string, need: Need = 'required'): Probe {
-  return {
-    name: 'kafka',
-    address,
-    need,
-    async check() {
-      const admin = kafka.admin();
-      try {
-        await admin.connect();
-        await admin.describeCluster();
-      } finally {
-        await admin.disconnect();
-      }
-    },
-  };
+  return namedProbe('kafka', address, need, async () => {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+    } finally {
+      await admin.disconnect();
+    }
+  });
 }
 
 /** ClickHouse answers `/ping`. */
 export function clickHouseProbe(client: ClickHouseClient, address: string, need: Need = 'required'): Probe {
-  return {
-    name: 'clickhouse',
-    address,
-    need,
-    async check() {
-      const result = await client.ping();
-      if (!result.success) throw result.error;
-    },
-  };
+  return namedProbe('clickhouse', address, need, async () => {
+    const result = await client.ping();
+    if (!result.success) throw result.error;
+  });
 }
 
 /** Postgres answers `SELECT 1`. */
 export function postgresProbe(pool: pg.Pool, address: string, need: Need = 'required'): Probe {
-  return {
-    name: 'postgres',
-    address,
-    need,
-    async check() {
-      await pool.query('SELECT 1');
-    },
-  };
+  return namedProbe('postgres', address, need, async () => {
+    await pool.query('SELECT 1');
+  });
+}
+
+function namedProbe(name: string, address: string, need: Need, check: () => Promise<void>): Probe {
+  return { name, address, need, check };
 }
 
 /** Runs every probe concurrently, each bounded by `timeoutMs`. */
@@ -87,20 +76,15 @@ export async function runProbes(probes: Probe[], timeoutMs: number): Promise<Pro
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       });
+      const { name, address, need } = probe;
       try {
         await Promise.race([probe.check(), deadline]);
-        return {
-          name: probe.name,
-          address: probe.address,
-          need: probe.need,
-          status: 'up',
-          latency_ms: elapsed(started),
-        };
+        return { name, address, need, status: 'up', latency_ms: elapsed(started) };
       } catch (err) {
         return {
-          name: probe.name,
-          address: probe.address,
-          need: probe.need,
+          name,
+          address,
+          need,
           status: 'down',
           latency_ms: elapsed(started),
           error: err instanceof Error ? err.message : String(err),

@@ -81,94 +81,63 @@ function salesWindows(name: string, window: string): ChangesFeed {
   };
 }
 
+/** A small view, re-read whole on each poll. */
+function refresh(
+  name: string,
+  key: string[],
+  scope: FeedScope,
+  params: Record<string, ParamKind>,
+): RefreshFeed {
+  return { kind: 'refresh', name, key, scope, params };
+}
+
+/** The params of the per-show, per-category views (capacity, pricing, their alerts). */
+const SHOW_CATEGORY: Record<string, ParamKind> = { event_id: 'String', category: 'String' };
+
 /** Every analyst view (test/integration/live.integration.test.ts checks none is missing). */
 export const VIEW_FEEDS: readonly ViewFeed[] = [
   salesWindows('sales_per_minute', 'toStartOfMinute'),
   salesWindows('sales_per_hour', 'toStartOfHour'),
-  {
-    kind: 'refresh',
-    name: 'capacity_status',
-    key: ['event_id', 'category'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', category: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'pricing_signals',
-    key: ['event_id', 'category'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', category: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'capacity_alerts',
-    key: ['event_id', 'category', 'threshold', 'crossed_at'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', category: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'capacity_thresholds',
-    key: ['event_id', 'category', 'threshold'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', category: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'fraud_alerts',
-    key: ['rule', 'event_id', 'order_id'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', rule: 'String', user_id: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'engagement_per_minute',
-    key: ['event_id', 'window_start', 'action'],
-    scope: { show: 'event_id' },
-    params: { event_id: 'String', action: 'String', window_start: 'DateTime' },
-  },
-  {
-    kind: 'refresh',
-    name: 'ticket_categories',
-    key: ['show_id', 'category'],
-    scope: { show: 'show_id' },
-    params: { show_id: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'shows',
-    key: ['show_id'],
-    scope: { organizer: 'organizer_id' },
-    params: { organizer_id: 'String', show_id: 'String', status: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'fraud_rule_overrides',
-    key: ['organizer_id', 'rule'],
-    scope: { organizer: 'organizer_id' },
-    params: { organizer_id: 'String', rule: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'pricing_rules',
-    key: ['organizer_id'],
-    scope: { organizer: 'organizer_id' },
-    params: { organizer_id: 'String' },
-  },
-  {
-    kind: 'refresh',
-    name: 'metrics_per_minute',
-    key: ['name', 'window_start'],
-    scope: 'platform',
-    params: { name: 'String', window_start: 'DateTime' },
-  },
-  {
-    kind: 'refresh',
-    name: 'fraud_rules_current',
-    key: ['rule'],
-    scope: 'platform',
-    params: { rule: 'String' },
-  },
+  refresh('capacity_status', ['event_id', 'category'], { show: 'event_id' }, SHOW_CATEGORY),
+  refresh('pricing_signals', ['event_id', 'category'], { show: 'event_id' }, SHOW_CATEGORY),
+  refresh(
+    'capacity_alerts',
+    ['event_id', 'category', 'threshold', 'crossed_at'],
+    { show: 'event_id' },
+    SHOW_CATEGORY,
+  ),
+  refresh('capacity_thresholds', ['event_id', 'category', 'threshold'], { show: 'event_id' }, SHOW_CATEGORY),
+  refresh(
+    'fraud_alerts',
+    ['rule', 'event_id', 'order_id'],
+    { show: 'event_id' },
+    { event_id: 'String', rule: 'String', user_id: 'String' },
+  ),
+  refresh(
+    'engagement_per_minute',
+    ['event_id', 'window_start', 'action'],
+    { show: 'event_id' },
+    { event_id: 'String', action: 'String', window_start: 'DateTime' },
+  ),
+  refresh('ticket_categories', ['show_id', 'category'], { show: 'show_id' }, { show_id: 'String' }),
+  refresh(
+    'shows',
+    ['show_id'],
+    { organizer: 'organizer_id' },
+    { organizer_id: 'String', show_id: 'String', status: 'String' },
+  ),
+  refresh(
+    'fraud_rule_overrides',
+    ['organizer_id', 'rule'],
+    { organizer: 'organizer_id' },
+    { organizer_id: 'String', rule: 'String' },
+  ),
+  refresh('pricing_rules', ['organizer_id'], { organizer: 'organizer_id' }, { organizer_id: 'String' }),
+  refresh('metrics_per_minute', ['name', 'window_start'], 'platform', {
+    name: 'String',
+    window_start: 'DateTime',
+  }),
+  refresh('fraud_rules_current', ['rule'], 'platform', { rule: 'String' }),
 ];
 
 /** The named queries that are feeds: those whose header declares `key:` and `watermark:`. */
