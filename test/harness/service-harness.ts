@@ -4,7 +4,8 @@
  * (as `npm run migrate`), then `createService` on a free port. No second wiring: what a test
  * needs differently it sets through the environment (`env`), as an operator would.
  */
-import type { Kafka } from 'kafkajs';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin, Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import { createScratchPostgres } from '../../scripts/service-process.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
@@ -41,6 +42,29 @@ const HARNESS_DEFAULTS = {
   LOG_LEVEL: 'silent',
 };
 
+/**
+ * Removes a test's ClickHouse database, then its topics, in that order: a Kafka engine table
+ * whose topic is gone first never lets its DROP finish on 18.16 (its consumer cannot leave the
+ * group; seen: DROP DATABASE still running after 30 minutes, its 4 consumers holding schedule
+ * pool threads, until the pool ran short and every Kafka table slowed). Dropping Kafka engine
+ * tables waits for their consumers to leave the group, which under load can outlast the
+ * client's 30 s timeout; the server finishes the drop regardless.
+ */
+export async function removeClickHouseAndTopics(target: {
+  clickhouse: ClickHouseClient;
+  admin: Admin;
+  database: string;
+  topicPrefix: string;
+}): Promise<void> {
+  const { clickhouse, admin, database, topicPrefix } = target;
+  await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((err: unknown) => {
+    if (!/timeout/i.test(String(err))) throw err;
+    console.warn(`[harness] DROP DATABASE ${database} is still running on the server: ${String(err)}`);
+  });
+  await admin.connect();
+  await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+}
+
 /** Migrates and starts the service; `close()` stops it and drops its databases and topics. */
 export async function startServiceHarness(options: ServiceHarnessOptions) {
   const { name } = options;
@@ -65,16 +89,13 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
   async function teardown(): Promise<void> {
     await service.close();
     await pool.end();
-    // Dropping Kafka engine tables waits for their consumers to leave the group, which under
-    // load can outlast the client's 30 s timeout; the server finishes the drop regardless.
-    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${name}` }).catch((err: unknown) => {
-      if (!/timeout/i.test(String(err))) throw err;
-      console.warn(`[harness] DROP DATABASE ${name} is still running on the server: ${String(err)}`);
+    await removeClickHouseAndTopics({
+      clickhouse,
+      admin,
+      database: name,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
     });
     await clickhouse.close();
-    await admin
-      .deleteTopics({ topics: Object.values(topicNames(config.KAFKA_TOPIC_PREFIX)) })
-      .catch(() => undefined);
     await admin.disconnect();
     await postgres.drop();
   }

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/clients/kafka.js';
-import { topicNames } from '../../src/events/topics.js';
 import {
   createServiceProcess,
   freePort,
@@ -21,6 +20,8 @@ import {
   type ServiceProcess,
 } from '../../scripts/service-process.js';
 import { config, createTestDatabase, uniqueName } from './helpers.js';
+import { createClickHouse } from '../../src/clients/clickhouse.js';
+import { removeClickHouseAndTopics } from '../harness/service-harness.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const ADMIN_KEY = 'contract-fuzz-admin-key-0001';
@@ -78,10 +79,11 @@ describe('the /v1 contract under an OpenAPI fuzzer (schemathesis)', () => {
 
   afterAll(async () => {
     await service?.stop();
+    const clickhouse = createClickHouse(config);
     const admin = createKafka(config, { retries: 1 }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+    await removeClickHouseAndTopics({ clickhouse, admin, database, topicPrefix });
     await admin.disconnect();
+    await clickhouse.close();
     await pgDatabase?.drop();
   }, 60_000);
 

@@ -9,6 +9,7 @@ import { clickHouseProbe, kafkaProbe, postgresProbe } from '../../src/health/pro
 import { schemaProbe } from '../../src/health/schema-probe.js';
 import { runTsx } from '../../scripts/service-process.js';
 import { config, createTestDatabase, uniqueName } from './helpers.js';
+import { removeClickHouseAndTopics } from '../harness/service-harness.js';
 
 describe('GET /healthz', () => {
   const clickhouse = createClickHouse(config);
@@ -86,6 +87,9 @@ describe('GET /healthz', () => {
       expect(((await after.json()) as { status: string }).status).toBe('ok');
       await scratchPool.end();
     } finally {
+      const admin = kafka.admin();
+      await removeClickHouseAndTopics({ clickhouse, admin, database, topicPrefix: `${database}.` });
+      await admin.disconnect();
       await scratch.drop();
     }
   }, 120_000);

@@ -17,10 +17,10 @@ import {
 } from '../../scripts/service-process.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
-import { topicNames } from '../../src/events/topics.js';
 import { createTraffic } from '../faults/traffic.js';
 import { config, createTestDatabase, createTestInflux, uniqueName } from './helpers.js';
 import { startPrometheus, type ActiveAlert, type Prometheus } from './prometheus.js';
+import { removeClickHouseAndTopics } from '../harness/service-harness.js';
 
 const INGEST_KEY = 'prometheus-ingest-key-0001';
 const TRAFFIC_MS = 45_000;
@@ -64,13 +64,10 @@ describe('alerts.yml on a real Prometheus scraping the service', () => {
   afterAll(async () => {
     await prometheus?.stop();
     await service?.stop();
-    const kafka = createKafka(config, { retries: 1 });
-    const admin = kafka.admin();
-    await admin.connect().catch(() => undefined);
-    await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
     const clickhouse = createClickHouse(config);
-    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+    const admin = createKafka(config, { retries: 1 }).admin();
+    await removeClickHouseAndTopics({ clickhouse, admin, database, topicPrefix }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
     await clickhouse.close();
     await influx.drop().catch(() => undefined);
     await pgDatabase?.drop().catch(() => undefined);
