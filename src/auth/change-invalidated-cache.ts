@@ -54,6 +54,11 @@ export function createChangeInvalidatedCache<V>(options: ChangeInvalidatedCacheO
       if (entries.size + list.length > options.maxEntries) entries.clear();
       for (const [key, value] of list) entries.set(key, value);
     },
+    /** Drops one entry now, as its change notification would (and any read in flight with it). */
+    forget(key: string): void {
+      generation += 1;
+      entries.delete(key);
+    },
     close(): void {
       stopChanges();
       stopResync();

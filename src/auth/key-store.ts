@@ -22,6 +22,8 @@ export interface KeyStoreOptions {
 export interface KeyStore {
   /** The principal for a key, or undefined for an unknown or revoked key. */
   find(key: string): Promise<Principal | undefined>;
+  /** Drops a key from the cache at once, by its hash: this process has just revoked it. */
+  forget(keyHash: string): void;
   close(): void;
 }
 
@@ -61,6 +63,7 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       cache.set(snapshot, [[hash, principal]]);
       return principal;
     },
+    forget: cache.forget,
     close: cache.close,
   };
 }
@@ -71,6 +74,7 @@ export function platformOnlyKeyStore(platformKeys: ReadonlyMap<string, Principal
     async find(key) {
       return platformKeys.get(key);
     },
+    forget() {},
     close() {},
   };
 }

@@ -58,15 +58,21 @@ export async function findApiKey(db: Db, id: string) {
     .executeTakeFirst();
 }
 
-/** Revokes a key (idempotent: a revoked key keeps its first revocation time). */
-export async function revokeApiKey(db: Db, id: string): Promise<Date | undefined> {
+/**
+ * Revokes a key (idempotent: a revoked key keeps its first revocation time). Returns when it was
+ * revoked and the key's hash (what key stores cache it by), or undefined for an unknown id.
+ */
+export async function revokeApiKey(
+  db: Db,
+  id: string,
+): Promise<{ revokedAt: Date | null; keyHash: string } | undefined> {
   const row = await db
     .updateTable('api_keys')
     .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.fn<Date>('now', [])) }))
     .where('id', '=', id)
-    .returning('revoked_at')
+    .returning(['revoked_at', 'key_hash'])
     .executeTakeFirst();
-  return row?.revoked_at ?? undefined;
+  return row ? { revokedAt: row.revoked_at, keyHash: row.key_hash } : undefined;
 }
 
 export type PricingRuleValues = Omit<PricingRule, 'organizer_id' | 'updated_at'>;

@@ -111,8 +111,10 @@ export function addOrganizerRoutes(app: OpenAPIHono<V1Env>, deps: { db: Db; keys
       if (!actsFor(c.get('principal'), key.organizer_id)) {
         throw new HttpError(403, 'forbidden', 'this key belongs to another organizer');
       }
-      const revokedAt = await revokeApiKey(db, id);
-      return c.json({ id, revoked_at: (revokedAt ?? new Date()).toISOString() }, 200);
+      const revoked = await revokeApiKey(db, id);
+      // This process refuses the key from now on; the others learn it through the change feed.
+      if (revoked) deps.keys.forget(revoked.keyHash);
+      return c.json({ id, revoked_at: (revoked?.revokedAt ?? new Date()).toISOString() }, 200);
     },
   );
 
