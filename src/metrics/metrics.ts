@@ -94,67 +94,70 @@ export function addPipelineGauges({ registry, lag, clickhouse, database }: Pipel
     },
   });
 
+  type PartitionProgress = Progress['partitions'][number];
+  /** A gauge per table whose value is the largest of a per-partition figure in seconds. */
+  function partitionSecondsGauge(
+    name: string,
+    help: string,
+    secondsOf: (key: string, part: PartitionProgress, now: number) => number,
+  ): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const now = Date.now();
+        const all = await progressOfAll();
+        for (const [i, [, table]] of tables.entries()) {
+          const progress = all[i];
+          if (progress === undefined) continue;
+          let most = 0;
+          for (const part of progress.partitions)
+            most = Math.max(most, secondsOf(`${table}:${part.partition}`, part, now));
+          this.set({ table }, most);
+        }
+      },
+    });
+  }
+
   // Per partition of each table: the committed offset and backlog last seen, and since when the
   // partition has been behind at that offset (from the first scrape that saw it: never
   // overstated). A record ClickHouse cannot read holds its partition while blocks from the
   // other partitions may still commit, so the table's stall is its most stalled partition.
   const lastProgress = new Map<string, { committed: number; behind: number; since: number }>();
-  new Gauge({
-    name: 'ticketpulse_kafka_table_stalled_seconds',
-    help: 'How long the most stalled partition of each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
-    labelNames: ['table'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const now = Date.now();
-      const all = await progressOfAll();
-      for (const [i, [, table]] of tables.entries()) {
-        const progress = all[i];
-        if (progress === undefined) continue;
-        let stalled = 0;
-        for (const part of progress.partitions) {
-          const key = `${table}:${part.partition}`;
-          const last = lastProgress.get(key);
-          const moving = last === undefined || last.behind === 0 || last.committed !== part.committed;
-          if (part.behind === 0 || moving) lastProgress.set(key, { ...part, since: now });
-          else stalled = Math.max(stalled, (now - last.since) / 1000);
-        }
-        this.set({ table }, stalled);
+  partitionSecondsGauge(
+    'ticketpulse_kafka_table_stalled_seconds',
+    'How long the most stalled partition of each ClickHouse Kafka table has had messages behind without committing any (0 when caught up or moving); a record it cannot read stalls it for good: npm run kafka -- skip-poison',
+    (key, part, now) => {
+      const last = lastProgress.get(key);
+      const moving = last === undefined || last.behind === 0 || last.committed !== part.committed;
+      if (part.behind === 0 || moving) {
+        lastProgress.set(key, { ...part, since: now });
+        return 0;
       }
+      return (now - last.since) / 1000;
     },
-  });
+  );
 
   // Per partition, the log end offsets seen at earlier scrapes and when each was first seen:
   // the oldest message not committed yet was written before the first scrape whose end passed
   // it, so its wait is at least that long (never overstated; understated by one scrape interval
   // at most). A busy, healthy table keeps it near 0; a pause in traffic keeps it at 0.
   const endsSeen = new Map<string, { end: number; since: number }[]>();
-  new Gauge({
-    name: 'ticketpulse_kafka_oldest_waiting_seconds',
-    help: 'How long the oldest message each ClickHouse Kafka table has not committed has been waiting, at least (0 when caught up; read from offsets at scrape time)',
-    labelNames: ['table'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const now = Date.now();
-      const all = await progressOfAll();
-      for (const [i, [, table]] of tables.entries()) {
-        const progress = all[i];
-        if (progress === undefined) continue;
-        let oldest = 0;
-        for (const part of progress.partitions) {
-          const key = `${table}:${part.partition}`;
-          const seen = endsSeen.get(key) ?? [];
-          const end = part.committed + part.behind;
-          if (part.behind > 0 && (seen.at(-1)?.end ?? -1) < end) seen.push({ end, since: now });
-          while (seen.length > 0 && seen[0]!.end <= part.committed) seen.shift();
-          endsSeen.set(key, seen);
-          if (seen[0] !== undefined) oldest = Math.max(oldest, (now - seen[0].since) / 1000);
-        }
-        this.set({ table }, oldest);
-      }
+  partitionSecondsGauge(
+    'ticketpulse_kafka_oldest_waiting_seconds',
+    'How long the oldest message each ClickHouse Kafka table has not committed has been waiting, at least (0 when caught up; read from offsets at scrape time)',
+    (key, part, now) => {
+      const seen = endsSeen.get(key) ?? [];
+      const end = part.committed + part.behind;
+      if (part.behind > 0 && (seen.at(-1)?.end ?? -1) < end) seen.push({ end, since: now });
+      while (seen.length > 0 && seen[0]!.end <= part.committed) seen.shift();
+      endsSeen.set(key, seen);
+      return seen[0] === undefined ? 0 : (now - seen[0].since) / 1000;
     },
-  });
+  );
 
   async function scalar(query: string): Promise<number | undefined> {
     try {
