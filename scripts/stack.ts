@@ -126,7 +126,10 @@ program
   .option('-q, --quiet', 'print only problems')
   .action((names: string[], opts: { quiet?: boolean }) => up(names, opts.quiet === true));
 program.command('down').description('stop the processes this stack started').action(down);
-program.command('status').description('show each service, its address and whether it answers').action(() => status());
+program
+  .command('status')
+  .description('show each service, its address and whether it answers')
+  .action(() => status());
 program
   .command('logs')
   .argument('[service]', 'kafka | clickhouse | postgres | influxdb')
