@@ -11,7 +11,7 @@ import Table from 'cli-table3';
 import { loadConfig } from '../src/config.js';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
-import { createPoisonSkip, KAFKA_TABLES } from '../src/events/poison-skip.js';
+import { createPoisonSkip, KAFKA_TABLE_NAMES } from '../src/events/poison-skip.js';
 
 const config = loadConfig();
 
@@ -49,7 +49,7 @@ const program = new Command('kafka').description("operations on ClickHouse's Kaf
 program
   .command('skip-poison')
   .description('quarantine the records a Kafka table cannot read and move its consumer group past them')
-  .requiredOption('--table <table>', `the Kafka table: ${Object.keys(KAFKA_TABLES).join(', ')}`)
+  .requiredOption('--table <table>', `the Kafka table: ${KAFKA_TABLE_NAMES.join(', ')}`)
   .option('--dry-run', 'only find and print them (does not stop the table)')
   .action(skipPoison);
 

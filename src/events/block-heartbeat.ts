@@ -11,7 +11,7 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { repeat } from '../lifecycle/repeat.js';
-import { topicNames } from './topics.js';
+import { topicNames } from './topology.js';
 
 export interface BlockHeartbeatOptions {
   /** A producer of its own: heartbeats never wait behind, or delay, acknowledged events. */

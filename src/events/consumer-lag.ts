@@ -3,15 +3,7 @@
  * not committed yet (log end minus committed offset, summed over partitions).
  */
 import type { Admin } from 'kafkajs';
-import { topicNames, type TopicName } from './topics.js';
-
-/** Kafka table (and consumer group suffix, after `<database>_`) of each topic; see the migrations. */
-export const KAFKA_TABLE_OF: Record<TopicName, string> = {
-  ticket_sale: 'ticket_sales',
-  user_interaction: 'user_interactions',
-  system_metric: 'system_metrics',
-  rejected: 'rejected_events',
-};
+import { consumerGroupOf, topicNames, type TopicName } from './topology.js';
 
 export interface ConsumerLagOptions {
   admin: Admin;
@@ -31,7 +23,7 @@ export function createConsumerLag({ admin, topicPrefix, database }: ConsumerLagO
   return {
     /** The ClickHouse consumer group that reads `topic`. */
     consumerGroup(topic: TopicName): string {
-      return `${database}_${KAFKA_TABLE_OF[topic]}`;
+      return consumerGroupOf(database, topic);
     },
     /**
      * Messages of `topic` the group has not committed yet; Infinity while the broker cannot

@@ -10,7 +10,7 @@ import { classifyKafkaError } from './kafka-errors.js';
 import type { EventType } from './envelope.js';
 import { COLUMNS } from './registry.js';
 import { packEvents } from './topic-messages.js';
-import { PARTITIONS, topicNames, type TopicName } from './topics.js';
+import { PARTITIONS, topicNames, type TopicName } from './topology.js';
 import type { AcceptedEvent, FieldError } from './validate-event.js';
 
 /** A record that failed validation, kept with its raw text in the quarantine topic. */

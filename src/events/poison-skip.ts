@@ -30,10 +30,16 @@ import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { ackedProducer } from '../clients/kafka.js';
-import { KAFKA_TABLE_OF } from './consumer-lag.js';
 import { createPoisonCheck } from './poison-check.js';
 import { quarantineRow } from './kafka-event-sink.js';
-import { topicNames, type TopicName } from './topics.js';
+import {
+  consumerGroupOf,
+  kindOfStream,
+  queueTableOf,
+  STREAM_OF,
+  topicNames,
+  TOPIC_KINDS,
+} from './topology.js';
 
 /** A record ClickHouse cannot read, where it sits and why. */
 export interface PoisonRecord {
@@ -65,10 +71,8 @@ export interface PoisonSkipOptions {
   groupTimeoutMs?: number;
 }
 
-/** The Kafka tables by name (`ticket_sales`, ...) and the topic each reads. */
-export const KAFKA_TABLES = Object.fromEntries(
-  (Object.entries(KAFKA_TABLE_OF) as [TopicName, string][]).map(([topic, table]) => [table, topic]),
-) as Record<string, TopicName>;
+/** The Kafka tables by name (`ticket_sales`, ...), as `--table` takes them. */
+export const KAFKA_TABLE_NAMES = TOPIC_KINDS.map((kind) => STREAM_OF[kind]);
 
 export function createPoisonSkip({
   kafka,
@@ -81,15 +85,15 @@ export function createPoisonSkip({
   const topics = topicNames(topicPrefix);
 
   function target(table: string) {
-    const topicType = KAFKA_TABLES[table];
+    const topicType = kindOfStream(table);
     if (topicType === undefined) {
-      throw new Error(`unknown Kafka table '${table}': one of ${Object.keys(KAFKA_TABLES).join(', ')}`);
+      throw new Error(`unknown Kafka table '${table}': one of ${KAFKA_TABLE_NAMES.join(', ')}`);
     }
     return {
       topicType,
       topic: topics[topicType],
-      queue: `${table}_queue`,
-      group: `${database}_${table}`,
+      queue: queueTableOf(topicType),
+      group: consumerGroupOf(database, topicType),
     };
   }
 

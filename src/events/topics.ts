@@ -1,30 +1,6 @@
-/** Kafka topic names and their settings; `npm run migrate` creates missing ones. */
+/** Creates the topics of the topology (src/events/topology.ts) that are missing: `npm run migrate`. */
 import type { Admin } from 'kafkajs';
-import type { EventType } from './envelope.js';
-
-export type TopicName = EventType | 'rejected';
-
-/** Topic per event type plus the quarantine, under an optional prefix (tests use their own). */
-export function topicNames(prefix: string): Record<TopicName, string> {
-  return {
-    ticket_sale: `${prefix}events.ticket_sale`,
-    user_interaction: `${prefix}events.user_interaction`,
-    system_metric: `${prefix}events.system_metric`,
-    rejected: `${prefix}events.rejected`,
-  };
-}
-
-/**
- * Partitions of each topic, as `npm run migrate` creates them. The API packs a request's rows
- * into one message per partition (src/events/topic-messages.ts) and sends it to that partition
- * explicitly, so a topic must have at least this many; one created with more uses only these.
- */
-export const PARTITIONS: Record<TopicName, number> = {
-  ticket_sale: 6,
-  user_interaction: 6,
-  system_metric: 3,
-  rejected: 1,
-};
+import { PARTITIONS, topicNames, type TopicName } from './topology.js';
 
 /** How long a new topic's partitions may take to get a leader (a busy single broker: about 1 s). */
 const LEADERS_TIMEOUT_MS = 30_000;

@@ -6,8 +6,9 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { KAFKA_TABLE_OF, type ConsumerLag, type Progress } from '../events/consumer-lag.js';
-import type { TopicName } from '../events/topics.js';
+import type { ConsumerLag, Progress } from '../events/consumer-lag.js';
+import { STREAM_OF } from '../events/topology.js';
+import type { TopicName } from '../events/topology.js';
 
 export interface IngestMetrics {
   /** Records by event type and outcome; `reason` is the first rejected field (e.g. `timestamp`). */
@@ -62,7 +63,7 @@ export interface PipelineGaugeOptions {
  * answer) for the unlabelled gauges, a missing series for rows behind.
  */
 export function addPipelineGauges({ registry, lag, clickhouse, database }: PipelineGaugeOptions): void {
-  const tables = Object.entries(KAFKA_TABLE_OF) as [TopicName, string][];
+  const tables = Object.entries(STREAM_OF) as [TopicName, string][];
   // One read of the offsets per scrape for the three Kafka gauges, every topic at once, each
   // with a deadline (1 s; the reads take milliseconds): a broker that hangs (SIGSTOP, a
   // partition) makes the series unknown instead of holding /metrics past Prometheus's scrape

@@ -25,7 +25,7 @@ import { stackDirs } from '../../scripts/stack/service.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createConsumerLag } from '../../src/events/consumer-lag.js';
-import { topicNames } from '../../src/events/topics.js';
+import { topicNames } from '../../src/events/topology.js';
 import { config, createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
 import { createReconciler, type Reconciliation } from './reconcile.js';
 import {

@@ -2,7 +2,7 @@
 // migration, its own topics and Postgres database), plus what the tests wait for and poke at.
 import { pino } from 'pino';
 import { createConsumerLag } from '../../src/events/consumer-lag.js';
-import { topicNames, type TopicName } from '../../src/events/topics.js';
+import { topicNames, type TopicName } from '../../src/events/topology.js';
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { uuid } from '../../src/sql/literals.js';
 import type { ServiceHooks } from '../../src/roles/role.js';

@@ -6,7 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConsumerLag } from '../../src/events/consumer-lag.js';
-import type { TopicName } from '../../src/events/topics.js';
+import type { TopicName } from '../../src/events/topology.js';
 import { addPipelineGauges } from '../../src/metrics/metrics.js';
 
 describe('ticketpulse_kafka_oldest_waiting_seconds', () => {

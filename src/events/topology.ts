@@ -1,0 +1,56 @@
+/**
+ * The Kafka topology in one table: for each kind of topic, its partitions and the ClickHouse
+ * stream that reads it, and from those, the names every other part uses (the topic under a
+ * prefix, the Kafka engine table `<stream>_queue`, its consumer group `<database>_<stream>`).
+ * Topic creation, the sink, consumer lag, the metrics and the poison tools all read it here.
+ * The ClickHouse migrations spell the same names (migrations/clickhouse/0015_batch_messages.sql:
+ * `kafka_group_name = '{database}_ticket_sales'`), which the integration tests exercise.
+ */
+import type { EventType } from './envelope.js';
+
+export type TopicName = EventType | 'rejected';
+
+/**
+ * Partitions: as `npm run migrate` creates them. The API packs a request's rows into one message
+ * per partition (src/events/topic-messages.ts) and sends it to that partition explicitly, so a
+ * topic must have at least this many; one created with more uses only these.
+ * Stream: the ClickHouse table family that reads the topic (`ticket_sales`, its `_queue`, ...).
+ */
+const TOPOLOGY = {
+  ticket_sale: { partitions: 6, stream: 'ticket_sales' },
+  user_interaction: { partitions: 6, stream: 'user_interactions' },
+  system_metric: { partitions: 3, stream: 'system_metrics' },
+  rejected: { partitions: 1, stream: 'rejected_events' },
+} as const satisfies Record<TopicName, { partitions: number; stream: string }>;
+
+export const TOPIC_KINDS = Object.keys(TOPOLOGY) as TopicName[];
+
+function byKind<T>(value: (kind: TopicName) => T): Record<TopicName, T> {
+  return Object.fromEntries(TOPIC_KINDS.map((kind) => [kind, value(kind)])) as Record<TopicName, T>;
+}
+
+/** Partitions of each topic. */
+export const PARTITIONS: Record<TopicName, number> = byKind((kind) => TOPOLOGY[kind].partitions);
+
+/** The ClickHouse stream (Kafka table family) that reads each topic. */
+export const STREAM_OF: Record<TopicName, string> = byKind((kind) => TOPOLOGY[kind].stream);
+
+/** Topic per event type plus the quarantine, under an optional prefix (tests use their own). */
+export function topicNames(prefix: string): Record<TopicName, string> {
+  return byKind((kind) => `${prefix}events.${kind}`);
+}
+
+/** The Kafka engine table that reads `kind`'s topic. */
+export function queueTableOf(kind: TopicName): string {
+  return `${STREAM_OF[kind]}_queue`;
+}
+
+/** The consumer group of that table in ClickHouse database `database`. */
+export function consumerGroupOf(database: string, kind: TopicName): string {
+  return `${database}_${STREAM_OF[kind]}`;
+}
+
+/** The topic kind a stream reads, by the stream's name (`ticket_sales` → `ticket_sale`). */
+export function kindOfStream(stream: string): TopicName | undefined {
+  return TOPIC_KINDS.find((kind) => STREAM_OF[kind] === stream);
+}
