@@ -13,8 +13,8 @@
  *   case nothing counts as accepted.
  */
 import { Hono } from 'hono';
-import type { EventSink, QuarantinedRecord } from '../events/kafka-event-sink.js';
-import { SinkOverloadedError, SinkRejectedError, SinkUnavailableError } from '../events/kafka-event-sink.js';
+import type { EventSink, QuarantinedRecord } from '../events/event-sink.js';
+import { SinkOverloadedError, SinkRejectedError, SinkUnavailableError } from '../events/event-sink.js';
 import {
   isAccepted,
   validateEvent,

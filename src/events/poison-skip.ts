@@ -31,7 +31,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { ackedProducer } from '../clients/kafka.js';
 import { createPoisonCheck } from './poison-check.js';
-import { quarantineRow } from './kafka-event-sink.js';
+import { quarantineRow } from './event-sink.js';
 import {
   consumerGroupOf,
   kindOfStream,

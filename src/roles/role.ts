@@ -15,7 +15,7 @@ import type { EntityServices } from '../entities/entity-services.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NamedQuery } from '../sql/named-queries.js';
 import type { Delta } from '../push/feed-poller.js';
-import type { EventSink } from '../events/kafka-event-sink.js';
+import type { EventSink } from '../events/event-sink.js';
 
 /** A part of the service that a process may run. */
 export interface RoleHandle {

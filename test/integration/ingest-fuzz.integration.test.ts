@@ -14,7 +14,8 @@
 // test/unit/ingest-route.test.ts, test/unit/envelope-timestamp.test.ts).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchByTopic, type EventSink } from '../../src/events/kafka-event-sink.js';
+import type { EventSink } from '../../src/events/event-sink.js';
+import { batchByTopic } from '../../src/events/kafka-event-sink.js';
 import { createPoisonCheck } from '../../src/events/poison-check.js';
 import { queueTableOf, topicNames, TOPIC_KINDS, type TopicName } from '../../src/events/topology.js';
 import { isAccepted, validateEvent } from '../../src/events/validate-event.js';

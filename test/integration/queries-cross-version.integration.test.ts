@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
-import { quarantineRow } from '../../src/events/kafka-event-sink.js';
+import { quarantineRow } from '../../src/events/event-sink.js';
 import type { EventType } from '../../src/events/envelope.js';
 import { COLUMNS } from '../../src/events/registry.js';
 import { batchText } from '../../src/events/topic-messages.js';

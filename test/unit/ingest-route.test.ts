@@ -4,11 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
-import {
-  SinkRejectedError,
-  SinkUnavailableError,
-  type EventSink,
-} from '../../src/events/kafka-event-sink.js';
+import { SinkRejectedError, SinkUnavailableError, type EventSink } from '../../src/events/event-sink.js';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 
 const KEY = 'unit-test-key';

@@ -1,7 +1,7 @@
 // The rows the API writes to Kafka: the registry writes their JSON text field by field, and
 // it must be exactly what JSON.stringify gives for the same row, whatever the strings hold.
 import { describe, expect, it } from 'vitest';
-import { quarantineRow } from '../../src/events/kafka-event-sink.js';
+import { quarantineRow } from '../../src/events/event-sink.js';
 import { isAccepted, validateEvent, type AcceptedEvent } from '../../src/events/validate-event.js';
 import { HOSTILE_STRINGS } from '../fixtures/hostile-strings.js';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';

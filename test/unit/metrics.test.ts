@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
-import type { EventSink } from '../../src/events/kafka-event-sink.js';
+import type { EventSink } from '../../src/events/event-sink.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { systemMetric, ticketSale } from '../fixtures/events.js';
 
