@@ -12,7 +12,7 @@
 import { Command } from 'commander';
 import { CompressionTypes } from 'kafkajs';
 import { ackedProducer, createKafka } from '../src/clients/kafka.js';
-import { topicNames } from '../src/events/topology.js';
+import { topicNames } from '../src/kafka/topology.js';
 import { startServiceHarness } from '../test/harness/service-harness.js';
 import { validateEvent, isAccepted } from '../src/events/validate-event.js';
 import { describeRun, median } from './machine.js';

@@ -36,8 +36,8 @@ import { Command } from 'commander';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
 import { kafkaBrokers, loadConfig } from '../src/config.js';
-import { createConsumerLag } from '../src/events/consumer-lag.js';
-import { topicNames, type TopicName } from '../src/events/topology.js';
+import { createConsumerLag } from '../src/kafka/consumer-lag.js';
+import { topicNames, type TopicName } from '../src/kafka/topology.js';
 import { validateEvent, isAccepted } from '../src/events/validate-event.js';
 import { stackDirs } from '../scripts/stack/service.js';
 import {

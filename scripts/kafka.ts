@@ -1,6 +1,6 @@
 /**
  * `npm run kafka -- skip-poison --table <table> [--dry-run]`: moves a ClickHouse Kafka table
- * past records it cannot read (src/events/poison-skip.ts): quarantines them in
+ * past records it cannot read (src/operations/poison-skip.ts): quarantines them in
  * `rejected_events` and advances the table's consumer group past them, losing nothing else.
  * Uses the same settings as the service (CLICKHOUSE_*, KAFKA_*). Exits 1 when it fails.
  *
@@ -11,7 +11,7 @@ import Table from 'cli-table3';
 import { loadConfig } from '../src/config.js';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
-import { createPoisonSkip, KAFKA_TABLE_NAMES } from '../src/events/poison-skip.js';
+import { createPoisonSkip, KAFKA_TABLE_NAMES } from '../src/operations/poison-skip.js';
 
 const config = loadConfig();
 

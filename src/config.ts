@@ -168,7 +168,7 @@ const schema = z.object({
   INGEST_MAX_RECORDS: z.coerce.number().int().positive().default(10_000),
   /**
    * Milliseconds between the heartbeat records the service sends every topic ClickHouse reads
-   * (src/events/block-heartbeat.ts), so a pause in traffic never holds back the rows before
+   * (src/kafka/block-heartbeat.ts), so a pause in traffic never holds back the rows before
    * it; 0 turns them off. Must stay under 500 (the Kafka engine's poll timeout on 18.16).
    */
   KAFKA_HEARTBEAT_MS: z.coerce.number().int().min(0).max(450).default(250),

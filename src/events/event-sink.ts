@@ -1,6 +1,6 @@
 /**
  * Where the API hands what it accepted and rejected: the EventSink port, its errors, and the row
- * a rejected record becomes. No transport here; src/events/kafka-event-sink.ts is the Kafka
+ * a rejected record becomes. No transport here; src/kafka/kafka-event-sink.ts is the Kafka
  * adapter, and tests may record instead (ServiceHooks.eventSink).
  *
  * A failure a retry can fix (broker down, deadline passed) is a SinkUnavailableError (the API

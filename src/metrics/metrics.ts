@@ -6,9 +6,9 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConsumerLag, Progress } from '../events/consumer-lag.js';
-import { STREAM_OF } from '../events/topology.js';
-import type { TopicName } from '../events/topology.js';
+import type { ConsumerLag, Progress } from '../kafka/consumer-lag.js';
+import { STREAM_OF } from '../kafka/topology.js';
+import type { TopicName } from '../kafka/topology.js';
 
 export interface IngestMetrics {
   /** Records by event type and outcome; `reason` is the first rejected field (e.g. `timestamp`). */

@@ -6,9 +6,9 @@ import type { AppOptions } from '../api/app.js';
 import { createIngestRateLimit } from '../api/ingest-rate-limit.js';
 import { ackedProducer } from '../clients/kafka.js';
 import type { Config } from '../config.js';
-import { createBlockHeartbeat } from '../events/block-heartbeat.js';
-import { createConsumerLag } from '../events/consumer-lag.js';
-import { createKafkaEventSink } from '../events/kafka-event-sink.js';
+import { createBlockHeartbeat } from '../kafka/block-heartbeat.js';
+import { createConsumerLag } from '../kafka/consumer-lag.js';
+import { createKafkaEventSink } from '../kafka/kafka-event-sink.js';
 import { addInFlightGauge, addPipelineGauges } from '../metrics/metrics.js';
 import type { RoleHandle, SharedClients } from './role.js';
 

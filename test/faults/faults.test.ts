@@ -24,8 +24,8 @@ import { postgresService } from '../../scripts/stack/postgres.js';
 import { stackDirs } from '../../scripts/stack/service.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
-import { createConsumerLag } from '../../src/events/consumer-lag.js';
-import { topicNames } from '../../src/events/topology.js';
+import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
+import { topicNames } from '../../src/kafka/topology.js';
 import { config, createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
 import { createReconciler, type Reconciliation } from './reconcile.js';
 import {

@@ -13,7 +13,7 @@ import { createKafka } from '../../src/clients/kafka.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/schema.js';
-import { topicNames } from '../../src/events/topology.js';
+import { topicNames } from '../../src/kafka/topology.js';
 import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
 import { createService } from '../../src/service.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuid } from '../../src/sql/literals.js';
 import { ticketSale } from '../fixtures/events.js';
 import { createKafka } from '../../src/clients/kafka.js';
-import { topicNames } from '../../src/events/topology.js';
+import { topicNames } from '../../src/kafka/topology.js';
 import { config, eventually } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 

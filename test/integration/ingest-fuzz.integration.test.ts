@@ -9,15 +9,15 @@
 // Kafka tables read as UInt64) stops a Kafka table for everyone. So the service publishes
 // through a recording sink (ServiceHooks.eventSink) instead of waiting 10,000 times for
 // acks=all, and at the end ClickHouse parses every message it would have sent: the poison check
-// (src/events/poison-check.ts) runs them through a Memory copy of each Kafka table and every
+// (src/operations/poison-check.ts) runs them through a Memory copy of each Kafka table and every
 // view that reads it. Findings become named regression tests (test/unit/validate-event.test.ts,
 // test/unit/ingest-route.test.ts, test/unit/envelope-timestamp.test.ts).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventSink } from '../../src/events/event-sink.js';
-import { batchByTopic } from '../../src/events/kafka-event-sink.js';
-import { createPoisonCheck } from '../../src/events/poison-check.js';
-import { queueTableOf, topicNames, TOPIC_KINDS, type TopicName } from '../../src/events/topology.js';
+import { batchByTopic } from '../../src/kafka/kafka-event-sink.js';
+import { createPoisonCheck } from '../../src/operations/poison-check.js';
+import { queueTableOf, topicNames, TOPIC_KINDS, type TopicName } from '../../src/kafka/topology.js';
 import { isAccepted, validateEvent } from '../../src/events/validate-event.js';
 import { COLUMNS } from '../../src/events/registry.js';
 import { ticketSale, userInteraction, systemMetric } from '../fixtures/events.js';

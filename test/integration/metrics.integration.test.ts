@@ -2,7 +2,7 @@
 // Kafka table, freshness of the newest counted sale, fraud-rule lag.
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsumerLag } from '../../src/events/consumer-lag.js';
+import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
 import { addPipelineGauges } from '../../src/metrics/metrics.js';
 import { ticketSale } from '../fixtures/events.js';
 import { eventually } from './helpers.js';

@@ -1,8 +1,8 @@
 // The real service for one test file (test/harness: its own ClickHouse database with every
 // migration, its own topics and Postgres database), plus what the tests wait for and poke at.
 import { pino } from 'pino';
-import { createConsumerLag } from '../../src/events/consumer-lag.js';
-import { topicNames, type TopicName } from '../../src/events/topology.js';
+import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
+import { topicNames, type TopicName } from '../../src/kafka/topology.js';
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { uuid } from '../../src/sql/literals.js';
 import type { ServiceHooks } from '../../src/roles/role.js';

@@ -2,7 +2,7 @@
 import type { Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createBlockHeartbeat } from '../../src/events/block-heartbeat.js';
+import { createBlockHeartbeat } from '../../src/kafka/block-heartbeat.js';
 
 function recordingProducer() {
   const beats: { topics: string[]; value: string }[] = [];

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
-import { createKafkaEventSink } from '../../src/events/kafka-event-sink.js';
+import { createKafkaEventSink } from '../../src/kafka/kafka-event-sink.js';
 import { ticketSale } from '../fixtures/events.js';
 
 const KEY = 'shedding-test-key';

@@ -1,7 +1,7 @@
 // Kafka failures sorted by what a retry can do, on kafkajs's own error types as it throws them.
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { classifyKafkaError } from '../../src/events/kafka-errors.js';
+import { classifyKafkaError } from '../../src/kafka/kafka-errors.js';
 
 const protocol = (type: string, code: number, retriable: boolean) =>
   new KafkaJSProtocolError({ type, code, retriable, message: type } as unknown as Error);

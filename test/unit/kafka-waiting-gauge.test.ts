@@ -5,8 +5,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ConsumerLag } from '../../src/events/consumer-lag.js';
-import type { TopicName } from '../../src/events/topology.js';
+import type { ConsumerLag } from '../../src/kafka/consumer-lag.js';
+import type { TopicName } from '../../src/kafka/topology.js';
 import { addPipelineGauges } from '../../src/metrics/metrics.js';
 
 describe('ticketpulse_kafka_oldest_waiting_seconds', () => {

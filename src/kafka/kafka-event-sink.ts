@@ -7,11 +7,11 @@
  */
 import { CompressionTypes, type Producer, type TopicMessages } from 'kafkajs';
 import { classifyKafkaError } from './kafka-errors.js';
-import type { EventType } from './envelope.js';
-import { COLUMNS } from './registry.js';
-import { packEvents } from './topic-messages.js';
+import type { EventType } from '../events/envelope.js';
+import { COLUMNS } from '../events/registry.js';
+import { packEvents } from '../events/topic-messages.js';
 import { PARTITIONS, topicNames, type TopicName } from './topology.js';
-import type { AcceptedEvent } from './validate-event.js';
+import type { AcceptedEvent } from '../events/validate-event.js';
 import {
   quarantineRow,
   SinkOverloadedError,
@@ -19,7 +19,7 @@ import {
   SinkUnavailableError,
   type EventSink,
   type QuarantinedRecord,
-} from './event-sink.js';
+} from '../events/event-sink.js';
 
 export interface KafkaEventSinkOptions {
   producer: Producer;

@@ -6,7 +6,7 @@
  * The ClickHouse migrations spell the same names (migrations/clickhouse/0015_batch_messages.sql:
  * `kafka_group_name = '{database}_ticket_sales'`), which the integration tests exercise.
  */
-import type { EventType } from './envelope.js';
+import type { EventType } from '../events/envelope.js';
 
 export type TopicName = EventType | 'rejected';
 

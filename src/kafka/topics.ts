@@ -1,4 +1,4 @@
-/** Creates the topics of the topology (src/events/topology.ts) that are missing: `npm run migrate`. */
+/** Creates the topics of the topology (src/kafka/topology.ts) that are missing: `npm run migrate`. */
 import type { Admin } from 'kafkajs';
 import { PARTITIONS, topicNames, type TopicName } from './topology.js';
 

@@ -4,7 +4,7 @@
  * reads the table, and of every view that reads those views' rows, runs over them (the ARRAY
  * JOIN of a batch, then conversions such as `toUUID`). A failing batch is
  * bisected down to the records that fail on their own. Used by `npm run kafka -- skip-poison`
- * (src/events/poison-skip.ts); `drop()` removes the copy.
+ * (src/operations/poison-skip.ts); `drop()` removes the copy.
  */
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';

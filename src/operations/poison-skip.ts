@@ -31,7 +31,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { ackedProducer } from '../clients/kafka.js';
 import { createPoisonCheck } from './poison-check.js';
-import { quarantineRow } from './event-sink.js';
+import { quarantineRow } from '../events/event-sink.js';
 import {
   consumerGroupOf,
   kindOfStream,
@@ -39,7 +39,7 @@ import {
   STREAM_OF,
   topicNames,
   TOPIC_KINDS,
-} from './topology.js';
+} from '../kafka/topology.js';
 
 /** A record ClickHouse cannot read, where it sits and why. */
 export interface PoisonRecord {
