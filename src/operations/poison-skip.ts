@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { ackedProducer } from '../clients/kafka.js';
 import { createPoisonCheck } from './poison-check.js';
 import { quarantineRow } from '../events/event-sink.js';
@@ -173,94 +173,141 @@ export function createPoisonSkip({
    * Finds the records of `table`'s backlog ClickHouse cannot read; with `dryRun` only reports
    * them, otherwise quarantines them and moves the table past them (see the file header).
    */
+  type Target = ReturnType<typeof target>;
+  type Range = Awaited<ReturnType<typeof backlog>>[number];
+  interface Finding {
+    range: Range;
+    poison: PoisonReport['poison'];
+    /** The good records between the committed offset and the last bad one. */
+    keep: KafkaMessage[];
+    /** The partition's new offset: just past its last bad record. */
+    to: string;
+  }
+
+  /** Step 1: stop the table's consumer (its group then empties and the offsets hold still). */
+  async function detach({ queue }: Target): Promise<void> {
+    log(`detaching ${database}.${queue} (stops its consumer)`);
+    await clickhouse.command({ query: `DETACH TABLE ${database}.${queue}` });
+  }
+
+  /** Step 2: what ClickHouse cannot read in one partition's backlog, and what to keep. */
+  async function find(
+    checker: Awaited<ReturnType<typeof createPoisonCheck>>,
+    range: Range,
+    messages: KafkaMessage[],
+  ): Promise<Finding | undefined> {
+    const raws = messages.map((m) => m.value?.toString('utf8') ?? '');
+    const bad = await checker.find(raws);
+    if (bad.length === 0) return undefined;
+    const poison = bad.map(({ index, error }) => ({
+      partition: range.partition,
+      offset: messages[index]!.offset,
+      raw: raws[index]!,
+      error,
+    }));
+    const lastBad = bad.at(-1)!.index;
+    const keep = messages.slice(0, lastBad).filter((_, i) => !bad.some((b) => b.index === i));
+    return { range, poison, keep, to: String(BigInt(messages[lastBad]!.offset) + 1n) };
+  }
+
+  /** Step 3: copy each bad record, with where it was and ClickHouse's error, to the quarantine. */
+  async function quarantine(producer: Producer, { topicType, topic }: Target, finding: Finding) {
+    await producer.send({
+      topic: topics.rejected,
+      acks: -1,
+      messages: finding.poison.map((p) => ({
+        value: JSON.stringify(
+          quarantineRow({
+            index: 0,
+            id: idOf(p.raw),
+            eventType: topicType,
+            raw: p.raw,
+            errors: [{ path: '', message: `${topic}/${p.partition}@${p.offset}: ClickHouse: ${p.error}` }],
+            receivedAtMs: Date.now(),
+            source: 'skip-poison',
+          }),
+        ),
+      })),
+    });
+  }
+
+  /** Step 4: publish the good records before the last bad one again, to the same partition. */
+  async function republish(producer: Producer, { topic }: Target, { range, keep }: Finding) {
+    if (keep.length === 0) return;
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: keep.map((m) => ({
+        partition: range.partition,
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+      })),
+    });
+  }
+
+  /** Step 5, first half: the group's offset of the partition to just past its last bad record. */
+  async function moveOffset(admin: Admin, { topic, group }: Target, { range, to }: Finding) {
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [{ partition: range.partition, offset: to }],
+    });
+  }
+
   async function skip(table: string, options: { dryRun?: boolean } = {}): Promise<PoisonReport> {
-    const { topicType, topic, queue, group } = target(table);
-    const report: PoisonReport = { table, topic, scanned: 0, poison: [], republished: 0, moved: [] };
+    const at = target(table);
+    const report: PoisonReport = {
+      table,
+      topic: at.topic,
+      scanned: 0,
+      poison: [],
+      republished: 0,
+      moved: [],
+    };
     const admin = kafka.admin();
     await admin.connect();
-    const checker = await createPoisonCheck({ clickhouse, database, queue });
+    const checker = await createPoisonCheck({ clickhouse, database, queue: at.queue });
     let detached = false;
     try {
       if (!options.dryRun) {
-        log(`detaching ${database}.${queue} (stops its consumer)`);
-        await clickhouse.command({ query: `DETACH TABLE ${database}.${queue}` });
+        await detach(at);
         detached = true;
-        await waitGroupEmpty(admin, group);
+        await waitGroupEmpty(admin, at.group);
       }
-      const ranges = await backlog(admin, topic, group);
+      const ranges = await backlog(admin, at.topic, at.group);
       log(
-        `backlog of ${group}: ${ranges.map((r) => `p${r.partition} ${r.from}..${r.end}`).join(', ') || 'none'}`,
+        `backlog of ${at.group}: ${ranges.map((r) => `p${r.partition} ${r.from}..${r.end}`).join(', ') || 'none'}`,
       );
-      const read = await readBacklog(topic, ranges);
+      const read = await readBacklog(at.topic, ranges);
       const producer = ackedProducer(kafka);
       await producer.connect();
       try {
         for (const range of ranges) {
           const messages = read.get(range.partition) ?? [];
           report.scanned += messages.length;
-          const raws = messages.map((m) => m.value?.toString('utf8') ?? '');
-          const bad = await checker.find(raws);
-          if (bad.length === 0) continue;
-          const poison = bad.map(({ index, error }) => ({
-            partition: range.partition,
-            offset: messages[index]!.offset,
-            raw: raws[index]!,
-            error,
-          }));
-          report.poison.push(...poison);
-          const lastBad = bad.at(-1)!.index;
-          const keep = messages.slice(0, lastBad).filter((_, i) => !bad.some((b) => b.index === i));
-          const to = String(BigInt(messages[lastBad]!.offset) + 1n);
-          report.moved.push({ partition: range.partition, from: String(range.from), to });
-          report.republished += keep.length;
+          const finding = await find(checker, range, messages);
+          if (finding === undefined) continue;
+          report.poison.push(...finding.poison);
+          report.moved.push({ partition: range.partition, from: String(range.from), to: finding.to });
+          report.republished += finding.keep.length;
           if (options.dryRun) continue;
-          await producer.send({
-            topic: topics.rejected,
-            acks: -1,
-            messages: poison.map((p) => ({
-              value: JSON.stringify(
-                quarantineRow({
-                  index: 0,
-                  id: idOf(p.raw),
-                  eventType: topicType,
-                  raw: p.raw,
-                  errors: [
-                    { path: '', message: `${topic}/${p.partition}@${p.offset}: ClickHouse: ${p.error}` },
-                  ],
-                  receivedAtMs: Date.now(),
-                  source: 'skip-poison',
-                }),
-              ),
-            })),
-          });
-          if (keep.length > 0) {
-            await producer.send({
-              topic,
-              acks: -1,
-              messages: keep.map((m) => ({
-                partition: range.partition,
-                key: m.key,
-                value: m.value,
-                headers: m.headers,
-              })),
-            });
-          }
-          await admin.setOffsets({
-            groupId: group,
-            topic,
-            partitions: [{ partition: range.partition, offset: to }],
-          });
+          // Steps 3 and 4 are acknowledged before step 5 (see the top of this file).
+          await quarantine(producer, at, finding);
+          await republish(producer, at, finding);
+          await moveOffset(admin, at, finding);
           log(
-            `p${range.partition}: ${poison.length} quarantined, ${keep.length} republished, offset ${range.from} -> ${to}`,
+            `p${range.partition}: ${finding.poison.length} quarantined, ${finding.keep.length} republished, offset ${range.from} -> ${finding.to}`,
           );
         }
       } finally {
         await producer.disconnect();
       }
     } finally {
+      // Step 5, second half: resume consuming from the new offsets.
       if (detached) {
-        log(`attaching ${database}.${queue}`);
-        await clickhouse.command({ query: `ATTACH TABLE ${database}.${queue}` });
+        log(`attaching ${database}.${at.queue}`);
+        await clickhouse.command({ query: `ATTACH TABLE ${database}.${at.queue}` });
       }
       await checker.drop().catch(() => undefined);
       await admin.disconnect();
