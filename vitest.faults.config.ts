@@ -1,5 +1,5 @@
 // The fault suite (`npm run test:faults`): stops, pauses and kills the local stack's services,
-// so it is not part of `npm test`; CI runs it after. See README "Faults".
+// so it is not part of `npm test`; CI runs it after. See docs/operations.md "Faults".
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

@@ -13,7 +13,7 @@
  *
  * The dedup sets are emptied after each chunk (TRUNCATE, as the horizon job does): history this
  * old is past the dedup horizon, and 110M ids would hold ~5 GiB in ClickHouse (47.5 MiB per
- * million, README "Benchmarks").
+ * million, docs/benchmarks.md).
  */
 import { COLUMNS } from '../src/events/registry.js';
 import type { ClickHouseClient } from '@clickhouse/client';

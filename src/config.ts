@@ -304,7 +304,7 @@ export const schema = z.object({
       'Length of a dedup slot in seconds, rendered into the dedup views when migration 0011 first ' +
         'runs (later changes do not apply). An id is remembered at least 3 slots minus the horizon ' +
         "job's lead and at most 4 slots: by default 24.8 to 33.3 hours. At least 10 s: short slots " +
-        'are for tests that watch a whole rotation (`test/integration/dedup-horizon`).',
+        'are for tests that watch a whole rotation (`test/integration/dedup-horizon.integration.test.ts`).',
     ),
   DEDUP_CHECK_INTERVAL_MS: z.coerce
     .number()

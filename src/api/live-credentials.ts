@@ -1,5 +1,5 @@
 /**
- * How a `/v1/live` client says who it is (README "Live push"), in order of preference:
+ * How a `/v1/live` client says who it is (docs/live-protocol.md), in order of preference:
  * - a live token offered as a subprotocol, `Sec-WebSocket-Protocol: ticketpulse.live.v1,
  *   token.<token>` (browsers can set this header, not others), checked before the upgrade;
  * - none in the handshake: a first message `{"type":"auth","token":…}` after it;

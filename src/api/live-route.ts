@@ -80,7 +80,7 @@ export function createLiveRoute(options: LiveRouteOptions, ws: NodeWebSocket): H
       const credential = liveCredential(c.req.header('sec-websocket-protocol'), c.req.query('key'));
       const principal = await handshakePrincipal(credential);
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
-        throw new HttpError(426, 'upgrade_required', '/v1/live is a WebSocket; see README "Live push"');
+        throw new HttpError(426, 'upgrade_required', '/v1/live is a WebSocket; see docs/live-protocol.md');
       if (credential.kind === 'key' && principal && c.env?.incoming) {
         keyInUrl.add(c.env.incoming);
         options.logger.warn(

@@ -1,7 +1,7 @@
 /**
  * The one place that decides whether a principal may act on a show: send its events (ingest),
  * read it (queries, shows, live) or change it (shows). Callers map the outcome once, each in
- * its channel's terms (README "Organizers, shows and keys"):
+ * its channel's terms (docs/entities-api.md):
  *
  * | outcome           | ingest                  | HTTP                | live (`error` code) |
  * | ----------------- | ----------------------- | ------------------- | ------------------- |

@@ -1,7 +1,7 @@
 /**
  * How a request's events become Kafka messages on the event topics: one message per partition
  * the request's events hash to, each one JSON object of column arrays, one element per event,
- * in request order (migrations/clickhouse/0015_batch_messages.sql and README "Topics"):
+ * in request order (migrations/clickhouse/0015_batch_messages.sql and docs/ingest-api.md "Topics"):
  *
  *   {"id":["…","…"],"version":[1,1],…,"city":["Berlin","Paris"]}
  *

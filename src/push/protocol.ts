@@ -1,6 +1,6 @@
 /**
  * The `/v1/live` protocol, version 1: one JSON object per WebSocket text message, told apart
- * by `type`. README ("Live push") documents it for clients.
+ * by `type`. docs/live-protocol.md documents it for clients.
  */
 import { z } from 'zod';
 

@@ -10,7 +10,7 @@
 //
 // It stops and kills Kafka, ClickHouse, Postgres and InfluxDB: run it only on a stack nothing
 // else uses (CI runs it after `npm test`; locally give it its own stack with
-// TICKETPULSE_STACK_DIR and TICKETPULSE_STACK_PORT_OFFSET, see README "Faults").
+// TICKETPULSE_STACK_DIR and TICKETPULSE_STACK_PORT_OFFSET, see docs/operations.md "Faults").
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

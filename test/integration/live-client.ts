@@ -7,7 +7,7 @@ import { keyOf, LiveTable } from '../../src/dashboard/public/live-table.js';
 
 type Row = Record<string, unknown>;
 
-/** A live token and where the client puts it (README "Live push"). */
+/** A live token and where the client puts it (docs/live-protocol.md). */
 export interface LiveAuth {
   token: string;
   via: 'protocol' | 'message';

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * A /v1/live client (README "Live push"): one WebSocket, one LiveTable per subscription. It
+ * A /v1/live client (docs/live-protocol.md): one WebSocket, one LiveTable per subscription. It
  * reconnects after a drop with capped exponential backoff and jitter, resubscribes each sub
  * with the cursor of the last message it applied (so the server sends only what changed
  * since), and starts a sub over when the server says `must-refetch`. A connection silent for

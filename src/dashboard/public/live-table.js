@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * One subscription's table of the /v1/live protocol (README "Live push"): built from a
+ * One subscription's table of the /v1/live protocol (docs/live-protocol.md): built from a
  * `snapshot`, kept by each `delta`. Rows are keyed by the snapshot's key columns; an upsert
  * replaces the whole row, a delete carries the key columns only. Pure: the dashboard in the
  * browser and the tests in Node both use this one module.
