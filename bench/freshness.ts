@@ -43,7 +43,7 @@ const rates = opts.rates.split(',').map(Number);
 const config = loadConfig();
 if (process.env.CLICKHOUSE_URL)
   throw new Error('bench:freshness restarts the local ClickHouse; unset CLICKHOUSE_URL');
-const dirs = stackDirs(config);
+const dirs = stackDirs();
 const API_KEY = 'bench-freshness-key';
 const GIVE_UP_MS = 30_000;
 const POLL_MS = 50;

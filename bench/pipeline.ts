@@ -79,7 +79,7 @@ const opts = new Command('bench:pipeline')
 const rates = opts.rates.split(',').map(Number);
 
 const config = loadConfig();
-const dirs = stackDirs(config);
+const dirs = stackDirs();
 // ClickHouse and the broker by the ports they listen on, for their CPU and memory from /proc.
 const clickhousePid = pidListeningOn(Number(new URL(config.CLICKHOUSE_URL).port));
 const brokerPid = pidListeningOn(Number(kafkaBrokers(config)[0]!.split(':').at(-1)));

@@ -18,7 +18,7 @@ import { tailFile } from './stack/processes.js';
 import { stackDirs, type StackService } from './stack/service.js';
 
 const config = loadConfig();
-const dirs = stackDirs(config);
+const dirs = stackDirs();
 for (const dir of [dirs.root, dirs.logs, dirs.run]) mkdirSync(dir, { recursive: true });
 
 const services: StackService[] = [

@@ -3,45 +3,9 @@
  * default and validated at start-up; components receive typed option objects.
  */
 import { z } from 'zod';
+import { stackPortOffset, stackPorts, stackServiceDefaults } from './local-stack.js';
 
-/** Ports the local stack (`npm run stack -- up`) listens on with no offset; all on 127.0.0.1. */
-const STACK_BASE_PORTS = {
-  kafka: 19092,
-  kafkaController: 19093,
-  clickhouseHttp: 18123,
-  clickhouseNative: 19000,
-  postgres: 15432,
-  influxdb: 18086,
-  influxdbRpc: 18087,
-} as const;
-
-export type StackPorts = Record<keyof typeof STACK_BASE_PORTS, number>;
-
-/**
- * The local stack's ports moved by `offset` (TICKETPULSE_STACK_PORT_OFFSET), so a second stack,
- * such as one the fault suite stops and kills, can run beside the shared one.
- */
-export function stackPorts(offset: number): StackPorts {
-  const moved = Object.entries(STACK_BASE_PORTS).map(([name, base]) => [name, base + offset]);
-  return Object.fromEntries(moved) as StackPorts;
-}
-
-/**
- * TICKETPULSE_STACK_PORT_OFFSET: added to every port of the local stack and so to the defaults
- * of KAFKA_BROKERS, CLICKHOUSE_URL, DATABASE_URL and INFLUX_URL. At most 40,000, which keeps the highest
- * port (19093) valid.
- */
-const stackPortOffset = z.coerce.number().int().min(0).max(40_000).default(0);
-
-/** The service addresses of the local stack on these ports: the defaults when unset. */
-export function stackServiceDefaults(ports: StackPorts) {
-  return {
-    KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-    CLICKHOUSE_URL: `http://127.0.0.1:${ports.clickhouseHttp}`,
-    DATABASE_URL: `postgres://postgres@127.0.0.1:${ports.postgres}/ticketpulse`,
-    INFLUX_URL: `http://127.0.0.1:${ports.influxdb}`,
-  };
-}
+export { stackPorts, type StackPorts } from './local-stack.js';
 
 /** The parts of the service a process can run (src/service.ts). */
 export const ROLES = ['api', 'rules', 'bridge', 'push'] as const;
@@ -178,11 +142,6 @@ export const schema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.'),
-  TICKETPULSE_STACK_DIR: z
-    .string()
-    .min(1)
-    .default('.stack')
-    .describe('Folder (git-ignored) where `npm run stack` keeps installs, data, logs and pid files.'),
   TICKETPULSE_STACK_PORT_OFFSET: stackPortOffset.describe(
     'Added to every port of the local stack and so to the defaults of `KAFKA_BROKERS`, ' +
       '`CLICKHOUSE_URL`, `DATABASE_URL` and `INFLUX_URL`, so a second stack can run beside the ' +
@@ -411,9 +370,6 @@ export const schema = z.object({
 
 /** Validated settings, named as in the environment. */
 export type Config = z.infer<typeof schema>;
-
-/** Names of the variables that point at existing services instead of the local stack. */
-export const EXTERNAL_SERVICE_VARS = ['KAFKA_BROKERS', 'CLICKHOUSE_URL', 'DATABASE_URL'] as const;
 
 /**
  * Reads and validates settings from an environment map (process.env by default).

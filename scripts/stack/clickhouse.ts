@@ -5,7 +5,7 @@
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackPorts } from '../../src/config.js';
+import type { StackPorts } from '../../src/local-stack.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { clickHouseProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackPorts } from '../../src/config.js';
+import type { StackPorts } from '../../src/local-stack.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { kafkaProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';

@@ -1,6 +1,7 @@
 /** What the stack command needs from each service it manages. */
 import { isAbsolute, join } from 'node:path';
-import { stackPorts, type Config, type StackPorts } from '../../src/config.js';
+import { stackPorts, type StackPorts } from '../../src/local-stack.js';
+import { loadStackSettings, type StackSettings } from './settings.js';
 import type { Probe } from '../../src/health/probes.js';
 
 export type Log = (line: string) => void;
@@ -39,15 +40,13 @@ export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
  * The stack's folders for TICKETPULSE_STACK_DIR (relative to the repository) and its ports for
  * TICKETPULSE_STACK_PORT_OFFSET.
  */
-export function stackDirs(
-  config: Pick<Config, 'TICKETPULSE_STACK_DIR' | 'TICKETPULSE_STACK_PORT_OFFSET'>,
-): StackDirs {
-  const dir = config.TICKETPULSE_STACK_DIR;
+export function stackDirs(settings: StackSettings = loadStackSettings()): StackDirs {
+  const dir = settings.TICKETPULSE_STACK_DIR;
   const root = isAbsolute(dir) ? dir : join(REPO_ROOT, dir);
   return {
     root,
     logs: join(root, 'logs'),
     run: join(root, 'run'),
-    ports: stackPorts(config.TICKETPULSE_STACK_PORT_OFFSET),
+    ports: stackPorts(settings.TICKETPULSE_STACK_PORT_OFFSET),
   };
 }

@@ -43,7 +43,7 @@ import {
 } from '../integration/prometheus.js';
 
 const local = !process.env.KAFKA_BROKERS && !process.env.CLICKHOUSE_URL && !process.env.DATABASE_URL;
-const dirs = stackDirs(config);
+const dirs = stackDirs();
 const ADMIN_KEY = 'faults-admin-key-0001';
 const INGEST_KEY = 'faults-ingest-key-0001';
 /** Sales acknowledged before each fault is injected, and again after it healed. */

@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaService } from '../../scripts/stack/kafka.js';
 import { stackDirs } from '../../scripts/stack/service.js';
 import { ticketSale } from '../fixtures/events.js';
-import { config } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 const localKafka = process.env.KAFKA_BROKERS === undefined;
-const kafka = kafkaService(stackDirs(config));
+const kafka = kafkaService(stackDirs());
 
 describe.skipIf(!localKafka)('ingest while Kafka is down (local stack only)', () => {
   let p: TestPipeline;
