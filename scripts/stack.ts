@@ -16,6 +16,7 @@ import { influxService } from './stack/influxdb.js';
 import { createInflux } from '../src/clients/influx.js';
 import { tailFile } from './stack/processes.js';
 import { stackDirs, type StackService } from './stack/service.js';
+import { downAmong } from './stack/status.js';
 
 const config = loadConfig();
 const dirs = stackDirs();
@@ -95,8 +96,8 @@ async function status(counted: string[] = []): Promise<void> {
     ]);
   });
   console.log(table.toString());
-  const decides = (i: number): boolean => counted.length === 0 || counted.includes(services[i]!.name);
-  if (results.some((r, i) => r.status === 'down' && decides(i))) process.exitCode = 1;
+  const named = services.map((s, i) => ({ name: s.name, status: results[i]?.status ?? 'down' }));
+  if (downAmong(named, counted).length > 0) process.exitCode = 1;
 }
 
 function logs(name: string | undefined, lines: number): void {
