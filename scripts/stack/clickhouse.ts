@@ -9,14 +9,7 @@ import type { StackPorts } from '../../src/local-stack.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { clickHouseProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
-import {
-  assertPortsFree,
-  hasCommand,
-  runningPid,
-  startDetached,
-  stopTracked,
-  waitUntil,
-} from './processes.js';
+import { assertPortsFree, hasCommand, runningPid, startTracked, stopTracked } from './processes.js';
 import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
 
 /**
@@ -70,16 +63,12 @@ export function clickHouseService(
       }
       writeFileSync(configFile, serverConfig(home, dirs.logs, ports));
       log(`clickhouse: starting on ${address} (native ${ports.clickhouseNative})`);
-      startDetached('clickhouse-server', [`--config-file=${configFile}`], {
+      await startTracked(tracked, 'clickhouse-server', [`--config-file=${configFile}`], {
         logFile: join(dirs.logs, 'clickhouse.stdout.log'),
-        pidFile: tracked.pidFile,
         cwd: home,
+        check: () => this.probe.check(),
+        timeoutMs: 60_000,
       });
-      await waitUntil(
-        () => this.probe.check(),
-        60_000,
-        () => runningPid(tracked) !== undefined,
-      );
     },
 
     stop: () => stopTracked(tracked, 60_000),

@@ -12,15 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createInflux } from '../../src/clients/influx.js';
-import {
-  assertPortsFree,
-  hasCommand,
-  run,
-  runningPid,
-  startDetached,
-  stopTracked,
-  waitUntil,
-} from './processes.js';
+import { assertPortsFree, hasCommand, run, runningPid, startTracked, stopTracked } from './processes.js';
 import type { Log, StackDirs, StackService } from './service.js';
 
 export const INFLUXDB_VERSION = '1.13.2';
@@ -60,16 +52,12 @@ export function influxService(dirs: StackDirs): StackService {
       mkdirSync(home, { recursive: true });
       writeFileSync(configFile, influxConfig(home, address, `127.0.0.1:${dirs.ports.influxdbRpc}`));
       log(`influxdb: starting ${INFLUXDB_VERSION} on ${address}`);
-      startDetached(influxdBinary(), ['-config', configFile], {
+      await startTracked(tracked, influxdBinary(), ['-config', configFile], {
         logFile,
-        pidFile: tracked.pidFile,
         cwd: home,
+        check: () => influx.probe.check(),
+        timeoutMs: 60_000,
       });
-      await waitUntil(
-        () => influx.probe.check(),
-        60_000,
-        () => runningPid(tracked) !== undefined,
-      );
       await influx.createDatabase();
     },
 

@@ -9,15 +9,7 @@ import type { StackPorts } from '../../src/local-stack.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { kafkaProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
-import {
-  assertPortsFree,
-  hasCommand,
-  run,
-  runningPid,
-  startDetached,
-  stopTracked,
-  waitUntil,
-} from './processes.js';
+import { assertPortsFree, hasCommand, run, runningPid, startTracked, stopTracked } from './processes.js';
 import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
 
 const POM = join(REPO_ROOT, 'stack/kafka/pom.xml');
@@ -68,7 +60,8 @@ export function kafkaService(dirs: StackDirs): StackService {
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
       java(['kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', clusterId, '-c', properties]);
       log(`kafka: starting on ${address}`);
-      startDetached(
+      await startTracked(
+        tracked,
         'java',
         [
           '-Xms256m',
@@ -79,12 +72,7 @@ export function kafkaService(dirs: StackDirs): StackService {
           'kafka.Kafka',
           properties,
         ],
-        { logFile, pidFile: tracked.pidFile, cwd: home },
-      );
-      await waitUntil(
-        () => this.probe.check(),
-        90_000,
-        () => runningPid(tracked) !== undefined,
+        { logFile, cwd: home, check: () => this.probe.check(), timeoutMs: 90_000 },
       );
     },
 

@@ -39,6 +39,20 @@ export function startDetached(
   }
 }
 
+/**
+ * Starts a tracked service detached (output to `logFile`, pid in its pid file) and waits up to
+ * `timeoutMs` for `check` to pass, giving up early if the process exits.
+ */
+export async function startTracked(
+  tracked: Tracked,
+  command: string,
+  args: string[],
+  options: { logFile: string; cwd: string; check: () => Promise<void>; timeoutMs: number },
+): Promise<void> {
+  startDetached(command, args, { logFile: options.logFile, pidFile: tracked.pidFile, cwd: options.cwd });
+  await waitUntil(options.check, options.timeoutMs, () => runningPid(tracked) !== undefined);
+}
+
 /** The pid recorded in the pid file if that process is alive and still ours. */
 export function runningPid(tracked: Tracked): number | undefined {
   if (!existsSync(tracked.pidFile)) return undefined;
