@@ -28,12 +28,8 @@ import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
 import { topicNames } from '../../src/kafka/topology.js';
 import { config, createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
 import { createReconciler, type Reconciliation } from './reconcile.js';
-import {
-  createServiceProcess,
-  freePort,
-  runTsx,
-  type ServiceProcess,
-} from '../../scripts/service-process.js';
+import { runTsx, type ServiceProcess } from '../../scripts/service-process.js';
+import { migratedServiceChild } from '../harness/service-child.js';
 import { createTraffic, type Traffic, type TrafficStats } from './traffic.js';
 import {
   startPrometheus,
@@ -92,21 +88,18 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
 
   beforeAll(async () => {
     pgDatabase = await createTestDatabase('faults');
-    env = {
-      ...process.env,
-      KAFKA_BROKERS: config.KAFKA_BROKERS,
-      CLICKHOUSE_URL: config.CLICKHOUSE_URL,
-      DATABASE_URL: pgDatabase.url,
-      CLICKHOUSE_DATABASE: database,
-      KAFKA_TOPIC_PREFIX: topicPrefix,
-      ADMIN_API_KEY: ADMIN_KEY,
-      INGEST_API_KEYS: `faults:${INGEST_KEY}`,
-      INGEST_RETRY_AFTER_SECONDS: '1',
-      LOG_LEVEL: 'warn',
-    };
-    runTsx('src/migrate/cli.ts', [], env);
     const logDir = mkdtempSync(join(tmpdir(), 'ticketpulse-faults-'));
-    service = createServiceProcess(env, await freePort(), join(logDir, 'service.log'));
+    ({ env, service } = await migratedServiceChild({
+      database,
+      databaseUrl: pgDatabase.url,
+      env: {
+        ADMIN_API_KEY: ADMIN_KEY,
+        INGEST_API_KEYS: `faults:${INGEST_KEY}`,
+        INGEST_RETRY_AFTER_SECONDS: '1',
+        LOG_LEVEL: 'warn',
+      },
+      logFile: join(logDir, 'service.log'),
+    }));
     await service.start();
     await admin.connect();
     // Every 2 s: short enough that the API kill (about 2 s without an answer) fails a scrape,

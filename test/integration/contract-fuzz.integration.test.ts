@@ -13,15 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/clients/kafka.js';
-import {
-  createServiceProcess,
-  freePort,
-  runTsx,
-  type ServiceProcess,
-} from '../../scripts/service-process.js';
+import type { ServiceProcess } from '../../scripts/service-process.js';
 import { config, createTestDatabase, uniqueName } from './helpers.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { removeClickHouseAndTopics } from '../harness/service-harness.js';
+import { migratedServiceChild } from '../harness/service-child.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const ADMIN_KEY = 'contract-fuzz-admin-key-0001';
@@ -62,18 +58,12 @@ describe('the /v1 contract under an OpenAPI fuzzer (schemathesis)', () => {
 
   beforeAll(async () => {
     pgDatabase = await createTestDatabase('contract');
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: config.KAFKA_BROKERS,
-      CLICKHOUSE_URL: config.CLICKHOUSE_URL,
-      DATABASE_URL: pgDatabase.url,
-      CLICKHOUSE_DATABASE: database,
-      KAFKA_TOPIC_PREFIX: topicPrefix,
-      ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'warn',
-    };
-    runTsx('src/migrate/cli.ts', [], env);
-    service = createServiceProcess(env, await freePort(), join(dir, 'service.log'));
+    ({ service } = await migratedServiceChild({
+      database,
+      databaseUrl: pgDatabase.url,
+      env: { ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn' },
+      logFile: join(dir, 'service.log'),
+    }));
     await service.start();
   }, 180_000);
 

@@ -9,18 +9,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createServiceProcess,
-  freePort,
-  runTsx,
-  type ServiceProcess,
-} from '../../scripts/service-process.js';
+import type { ServiceProcess } from '../../scripts/service-process.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createTraffic } from '../faults/traffic.js';
 import { config, createTestDatabase, createTestInflux, uniqueName } from './helpers.js';
 import { startPrometheus, type ActiveAlert, type Prometheus } from './prometheus.js';
 import { removeClickHouseAndTopics } from '../harness/service-harness.js';
+import { migratedServiceChild } from '../harness/service-child.js';
 
 const INGEST_KEY = 'prometheus-ingest-key-0001';
 const TRAFFIC_MS = 45_000;
@@ -37,27 +33,19 @@ describe('alerts.yml on a real Prometheus scraping the service', () => {
 
   beforeAll(async () => {
     pgDatabase = await createTestDatabase('tp_prom');
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: config.KAFKA_BROKERS,
-      CLICKHOUSE_URL: config.CLICKHOUSE_URL,
-      DATABASE_URL: pgDatabase.url,
-      INFLUX_URL: config.INFLUX_URL,
-      CLICKHOUSE_DATABASE: database,
-      KAFKA_TOPIC_PREFIX: topicPrefix,
-      INFLUX_DATABASE: influx.database,
-      INGEST_API_KEYS: `prometheus:${INGEST_KEY}`,
-      LOG_LEVEL: 'warn',
-    };
-    runTsx('src/migrate/cli.ts', [], env);
-    const port = await freePort();
-    service = createServiceProcess(
-      env,
-      port,
-      join(mkdtempSync(join(tmpdir(), 'ticketpulse-prom-')), 'service.log'),
-    );
+    ({ service } = await migratedServiceChild({
+      database,
+      databaseUrl: pgDatabase.url,
+      env: {
+        INFLUX_URL: config.INFLUX_URL,
+        INFLUX_DATABASE: influx.database,
+        INGEST_API_KEYS: `prometheus:${INGEST_KEY}`,
+        LOG_LEVEL: 'warn',
+      },
+      logFile: join(mkdtempSync(join(tmpdir(), 'ticketpulse-prom-')), 'service.log'),
+    }));
     await service.start();
-    prometheus = await startPrometheus({ target: `127.0.0.1:${port}`, intervalSeconds: 5 });
+    prometheus = await startPrometheus({ target: new URL(service.baseUrl).host, intervalSeconds: 5 });
     await prometheus.scraping();
   }, 180_000);
 
