@@ -24,7 +24,8 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { loadConfig } from '../src/config.js';
-import { createClickHouseMigrator } from '../src/migrate/clickhouse-migrator.js';
+import { createClickHouseMigrator, FIXTURE_FED } from '../src/migrate/clickhouse-migrator.js';
+import { throwOnFailure } from '../src/migrate/results.js';
 import { loadNamedQueries } from '../src/sql/named-queries.js';
 import { describeRun, fmtMs, percentile } from './machine.js';
 import { buyerAccuracy, buyerCases, createBuyerAlternatives } from './queries-buyers.js';
@@ -164,17 +165,9 @@ async function prepare(): Promise<{ plan: LoadPlan; loadSeconds?: number }> {
   }
   const plan = planFor(Math.floor(Date.now() / 60_000) * 60);
   const started = performance.now();
-  const results = await createClickHouseMigrator({
-    client,
-    dir: MIGRATIONS,
-    database,
-    cluster: '',
-    kafkaBrokers: 'unused:9092',
-    topicPrefix: '',
-    kafkaEngine: 'null',
-  }).migrate();
-  const failed = results.find((r) => r.status === 'failed');
-  if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+  const results = throwOnFailure(
+    await createClickHouseMigrator({ client, dir: MIGRATIONS, database, ...FIXTURE_FED }).migrate(),
+  );
   log(`\n${database}: ${results.length} migrations applied`);
   const loaded = await loadHistory(client, plan, log);
   await loadDimensions(client, plan);

@@ -47,6 +47,17 @@ export interface ClickHouseMigratorOptions {
   cascadeMode?: CascadeMode;
 }
 
+/**
+ * One server, and Null tables in place of the Kafka ones: for databases fed from fixtures (the
+ * query tests and benches) rather than from topics.
+ */
+export const FIXTURE_FED = {
+  cluster: '',
+  kafkaBrokers: 'unused:9092',
+  topicPrefix: '',
+  kafkaEngine: 'null',
+} as const satisfies Partial<ClickHouseMigratorOptions>;
+
 /** Replaces the placeholders documented above. */
 export function renderMigration(
   sql: string,

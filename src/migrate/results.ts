@@ -30,6 +30,13 @@ export function formatResults(results: MigrationResult[]): string {
   return table.toString();
 }
 
+/** Throws, naming the file and the server's error, when a run failed; returns the results otherwise. */
+export function throwOnFailure(results: MigrationResult[], label = 'migration'): MigrationResult[] {
+  const failed = results.find((r) => r.status === 'failed');
+  if (failed) throw new Error(`${label} ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+  return results;
+}
+
 /** One `skipped` row per file that is already applied. */
 export function skippedResults(
   target: MigrationResult['target'],

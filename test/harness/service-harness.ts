@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/schema.js';
 import { topicNames } from '../../src/kafka/topology.js';
 import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
+import { throwOnFailure } from '../../src/migrate/results.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
 import { createService } from '../../src/service.js';
 
@@ -102,9 +103,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
 
   try {
     await admin.connect();
-    const results = await runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate');
-    const failed = results.find((r) => r.status === 'failed');
-    if (failed) throw new Error(`migration ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+    throwOnFailure(await runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate'));
     if (!service.app) throw new Error(`the roles ${config.TICKETPULSE_ROLES.join(',')} serve no HTTP app`);
     await service.start();
   } catch (err) {

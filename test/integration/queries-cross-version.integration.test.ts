@@ -10,7 +10,12 @@ import type { EventType } from '../../src/events/envelope.js';
 import { COLUMNS } from '../../src/events/registry.js';
 import { batchText } from '../../src/events/topic-messages.js';
 import { isAccepted, validateEvent, type AcceptedEvent } from '../../src/events/validate-event.js';
-import { createClickHouseMigrator, renderMigration } from '../../src/migrate/clickhouse-migrator.js';
+import {
+  createClickHouseMigrator,
+  FIXTURE_FED,
+  renderMigration,
+} from '../../src/migrate/clickhouse-migrator.js';
+import { throwOnFailure } from '../../src/migrate/results.js';
 import { readMigrationFiles } from '../../src/migrate/migration-files.js';
 import { splitStatements } from '../../src/migrate/split-statements.js';
 import { loadNamedQueries, renderNamedQuery, type NamedQuery } from '../../src/sql/named-queries.js';
@@ -261,17 +266,11 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
     );
 
     // 1. The tested server.
-    const results = await createClickHouseMigrator({
-      client,
-      dir: `${ROOT}migrations/clickhouse`,
-      database,
-      cluster: '',
-      kafkaBrokers: 'unused:9092',
-      topicPrefix: '',
-      kafkaEngine: 'null',
-    }).migrate();
-    const failed = results.find((r) => r.status === 'failed');
-    if (failed) throw new Error(`18.16: ${failed.file} failed: ${JSON.stringify(failed.error)}`);
+    const dir = `${ROOT}migrations/clickhouse`;
+    throwOnFailure(
+      await createClickHouseMigrator({ client, dir, database, ...FIXTURE_FED }).migrate(),
+      '18.16:',
+    );
     for (const { table, rows } of inserts) {
       await client.insert({ table: `${database}.${table}`, values: rows, format: 'JSONEachRow' });
     }
@@ -302,14 +301,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
     // 2. A current engine, same files rendered for it.
     const statements = [`CREATE DATABASE ${database}`];
     for (const file of readMigrationFiles(`${ROOT}migrations/clickhouse`)) {
-      const sql = renderMigration(file.sql, {
-        database,
-        cluster: '',
-        kafkaBrokers: 'unused:9092',
-        topicPrefix: '',
-        kafkaEngine: 'null',
-        cascadeMode: 'through_target',
-      });
+      const sql = renderMigration(file.sql, { database, ...FIXTURE_FED, cascadeMode: 'through_target' });
       statements.push(...splitStatements(sql));
     }
     for (const { table, rows } of inserts) {

@@ -7,7 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { isAccepted, validateEvent } from '../../src/events/validate-event.js';
 import { detectCascadeMode } from '../../src/migrate/cascade-mode.js';
-import { createClickHouseMigrator, renderMigration } from '../../src/migrate/clickhouse-migrator.js';
+import {
+  createClickHouseMigrator,
+  FIXTURE_FED,
+  renderMigration,
+} from '../../src/migrate/clickhouse-migrator.js';
 import { readMigrationFiles } from '../../src/migrate/migration-files.js';
 import { splitStatements } from '../../src/migrate/split-statements.js';
 import { ticketSale } from '../fixtures/events.js';
@@ -19,16 +23,7 @@ describe('migration 0014 over existing sales', () => {
   const client = createClickHouse(config);
   const database = uniqueName('tp_totals');
   const dir = mkdtempSync(join(tmpdir(), 'tp-0014-'));
-  const migrate = () =>
-    createClickHouseMigrator({
-      client,
-      dir,
-      database,
-      cluster: '',
-      kafkaBrokers: 'unused:9092',
-      topicPrefix: '',
-      kafkaEngine: 'null',
-    }).migrate();
+  const migrate = () => createClickHouseMigrator({ client, dir, database, ...FIXTURE_FED }).migrate();
   const copy = (pick: (version: number) => boolean) => {
     for (const file of readdirSync(MIGRATIONS)) {
       if (pick(Number(file.slice(0, 4)))) copyFileSync(join(MIGRATIONS, file), join(dir, file));
@@ -82,10 +77,7 @@ describe('migration 0014 over existing sales', () => {
     const [file] = readMigrationFiles(dir).filter((f) => f.version === 14);
     const sql = renderMigration(file!.sql, {
       database,
-      cluster: '',
-      kafkaBrokers: 'unused:9092',
-      topicPrefix: '',
-      kafkaEngine: 'null',
+      ...FIXTURE_FED,
       cascadeMode: await detectCascadeMode(client, `${database}_probe`),
     });
     for (const statement of splitStatements(sql)) await client.command({ query: statement });
