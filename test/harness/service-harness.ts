@@ -132,6 +132,21 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
       return result.json<T>();
     },
 
+    /** An in-process request with `key` (none when undefined) and a JSON body; the parsed answer. */
+    async request(method: string, path: string, key: string | undefined, body?: unknown) {
+      const res = await app.request(path, {
+        method,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers assert on the body
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+    },
+
     /** POSTs a body to /v1/events in-process, with `ingestKey`. */
     post(body: unknown, contentType = 'application/json') {
       return app.request('/v1/events', {

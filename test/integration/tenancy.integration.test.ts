@@ -19,19 +19,8 @@ const B = randomUUID();
 let pipeline: TestPipeline;
 const keys: Record<string, { id: string; key: string }> = {};
 
-async function call(method: string, path: string, key: string | undefined, body?: unknown) {
-  const res = await pipeline.app.request(path, {
-    method,
-    headers: {
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions check the body
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
+const call = (method: string, path: string, key: string | undefined, body?: unknown) =>
+  pipeline.request(method, path, key, body);
 
 function show(id: string, overrides: Record<string, unknown> = {}) {
   return {

@@ -1,10 +1,8 @@
 // The HTTP contract of POST /v1/events, in-process, with a recording sink standing in for
 // Kafka (the Kafka path itself is covered by the integration tests).
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
 import { SinkRejectedError, SinkUnavailableError, type EventSink } from '../../src/events/event-sink.js';
+import { ingestApp } from '../fixtures/ingest-app.js';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 
 const KEY = 'unit-test-key';
@@ -25,24 +23,11 @@ function setup(
       published.push({ accepted: accepted.length, rejected: rejected.length });
     },
   };
-  const app = createApp({
-    logger: pino({ level: 'silent' }),
-    probes: [],
-    healthTimeoutMs: 100,
-    ingest: {
-      sink,
-      keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
-      maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-      maxRecords: options.maxRecords ?? 100,
-      retryAfterSeconds: 7,
-    },
+  const { post } = ingestApp(sink, KEY, {
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    maxRecords: options.maxRecords ?? 100,
+    retryAfterSeconds: 7,
   });
-  const post = (body: string, headers: Record<string, string> = {}) =>
-    app.request('/v1/events', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers },
-      body,
-    });
   return { post, published };
 }
 

@@ -4,12 +4,10 @@
 // settles the sends, requests are accepted again. The producer is a fake here: the logic under
 // test is above it (test/integration/ingest-kafka-outage.integration.test.ts has the real one).
 import type { Producer } from 'kafkajs';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
 import { createKafkaEventSink } from '../../src/kafka/kafka-event-sink.js';
 import { ticketSale } from '../fixtures/events.js';
+import { ingestApp } from '../fixtures/ingest-app.js';
 
 const KEY = 'shedding-test-key';
 
@@ -28,24 +26,8 @@ describe('ingest load shedding', () => {
   it('answers 503 overloaded once the bytes in flight to Kafka pass the bound, and recovers', async () => {
     const { producer, release, pending } = stuckProducer();
     const sink = createKafkaEventSink({ producer, topicPrefix: 't.', timeoutMs: 30, maxInFlightBytes: 3000 });
-    const app = createApp({
-      logger: pino({ level: 'silent' }),
-      probes: [],
-      healthTimeoutMs: 100,
-      ingest: {
-        sink,
-        keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
-        maxBodyBytes: 1 << 20,
-        maxRecords: 100,
-        retryAfterSeconds: 2,
-      },
-    });
-    const post = () =>
-      app.request('/v1/events', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify([ticketSale(), ticketSale()]),
-      });
+    const ingest = ingestApp(sink, KEY, { maxBodyBytes: 1 << 20, maxRecords: 100, retryAfterSeconds: 2 });
+    const post = () => ingest.post(JSON.stringify([ticketSale(), ticketSale()]));
 
     const codes: string[] = [];
     for (let i = 0; i < 20; i++) {
