@@ -20,6 +20,17 @@ import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 let p: TestPipeline;
 const silent = pino({ level: 'silent' });
+/** The mirror of the test's database into `influx`, buffering two points. */
+const mirrorInto = (influx: Influx, intervalMs: number, registry: Registry) =>
+  createInfluxMirror({
+    clickhouse: p.clickhouse,
+    database: p.database,
+    influx,
+    logger: silent,
+    intervalMs,
+    bufferPoints: 2,
+    registry,
+  });
 
 beforeAll(async () => {
   p = await createTestPipeline('influx', { env: { KAFKA_HEARTBEAT_MS: String(config.KAFKA_HEARTBEAT_MS) } });
@@ -69,15 +80,8 @@ describe('InfluxDB mirror', () => {
     const influx = createTestInflux('tp_influx');
     onTestFinished(() => influx.drop());
     const registry = new Registry();
-    const mirror = createInfluxMirror({
-      clickhouse: p.clickhouse,
-      database: p.database,
-      influx,
-      logger: silent,
-      intervalMs: 1000,
-      bufferPoints: 2, // fewer than the 5 windows: written in batches, none dropped
-      registry,
-    });
+    // Two points buffered, fewer than the 5 windows: written in batches, none dropped.
+    const mirror = mirrorInto(influx, 1000, registry);
     const ids = [...(await sell('show-m', 12, minutesAgo(3))), ...(await sell('show-m', 7, minutesAgo(2)))];
     const metric = systemMetric({ timestamp: minutesAgo(2) }, { name: 'api.latency_ms', value: 42 });
     expect((await p.post([metric])).status).toBe(202);
@@ -119,15 +123,8 @@ describe('InfluxDB mirror', () => {
     let influxd = await startInfluxd(conf, port);
     const influx = createTestInflux('tp_influx', `http://127.0.0.1:${port}`);
     const registry = new Registry();
-    const mirror = createInfluxMirror({
-      clickhouse: p.clickhouse,
-      database: p.database,
-      influx,
-      logger: silent,
-      intervalMs: 500,
-      bufferPoints: 2, // the outage changes more windows than this: some are dropped, re-read later
-      registry,
-    });
+    // The outage changes more windows than the two points buffered: some are dropped, re-read later.
+    const mirror = mirrorInto(influx, 500, registry);
     let selling = true;
     let sold = 0;
     const traffic = (async () => {

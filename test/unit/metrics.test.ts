@@ -1,33 +1,19 @@
 // GET /metrics after some ingest: records counted by type, outcome and bounded reason, and the
 // produce time observed, in the Prometheus text format.
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
-import { platformOnlyKeyStore } from '../../src/auth/key-store.js';
 import type { EventSink } from '../../src/events/event-sink.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { systemMetric, ticketSale } from '../fixtures/events.js';
+import { ingestApp } from '../fixtures/ingest-app.js';
 
 const KEY = 'metrics-test-key';
+const LIMITS = { maxBodyBytes: 1 << 20, maxRecords: 100, retryAfterSeconds: 1 };
 
 describe('GET /metrics', () => {
   it('counts accepted and rejected records and times the produce', async () => {
     const metrics = createMetrics();
     const sink: EventSink = { async publish() {} };
-    const app = createApp({
-      logger: pino({ level: 'silent' }),
-      probes: [],
-      healthTimeoutMs: 100,
-      metrics: metrics.registry,
-      ingest: {
-        sink,
-        keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
-        metrics,
-        maxBodyBytes: 1 << 20,
-        maxRecords: 100,
-        retryAfterSeconds: 1,
-      },
-    });
+    const { app, post } = ingestApp(sink, KEY, LIMITS, metrics);
     const body = [
       ticketSale(),
       ticketSale(),
@@ -36,11 +22,7 @@ describe('GET /metrics', () => {
       { ...ticketSale(), event_type: `evil-${'x'.repeat(50)}` },
       ticketSale({}, { tags: undefined, location: { country: 'UK' } }),
     ];
-    const res = await app.request('/v1/events', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const res = await post(JSON.stringify(body));
     expect(res.status).toBe(202);
 
     const scrape = await app.request('/metrics');
@@ -65,27 +47,10 @@ describe('GET /metrics', () => {
         throw new Error('a bug');
       },
     };
-    const app = createApp({
-      logger: pino({ level: 'silent' }),
-      probes: [],
-      healthTimeoutMs: 100,
-      metrics: metrics.registry,
-      ingest: {
-        sink: failing,
-        keys: platformOnlyKeyStore(new Map([[KEY, { kind: 'platform', name: 'unit', scopes: ['ingest'] }]])),
-        maxBodyBytes: 1 << 20,
-        maxRecords: 100,
-        retryAfterSeconds: 1,
-      },
-    });
-    const post = (key: string) =>
-      app.request('/v1/events', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify([ticketSale()]),
-      });
-    expect((await post(KEY)).status).toBe(500);
-    expect((await post('wrong-key-123')).status).toBe(401);
+    const { app, post } = ingestApp(failing, KEY, LIMITS, metrics);
+    const body = JSON.stringify([ticketSale()]);
+    expect((await post(body)).status).toBe(500);
+    expect((await post(body, { authorization: 'Bearer wrong-key-123' })).status).toBe(401);
     const text = await (await app.request('/metrics')).text();
     expect(text).toMatch(/^ticketpulse_http_responses_total\{route="\/v1\/events",status_class="5xx"\} 1$/m);
     expect(text).toMatch(/^ticketpulse_http_responses_total\{route="\/v1\/events",status_class="4xx"\} 1$/m);
