@@ -16,6 +16,7 @@
  * million, docs/benchmarks.md).
  */
 import { COLUMNS } from '../src/events/registry.js';
+import { FUNNEL } from '../src/simulate/traffic-model.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 /** What to load; every count is rows. */
@@ -41,17 +42,7 @@ export const BUSY_ORGANIZER = 'org-0';
 export const CATEGORIES = ['VIP', 'GA', 'Balcony', 'Floor'] as const;
 const PRICES = [150, 45.5, 80, 60];
 const CHANNELS = ['web', 'app', 'box_office', 'partner'];
-const ACTIONS = [
-  'page_view',
-  'page_view',
-  'page_view',
-  'click',
-  'click',
-  'add_to_cart',
-  'checkout_started',
-  'checkout_completed',
-  'queue_joined',
-];
+const ACTIONS = [...FUNNEL, 'checkout_completed', 'queue_joined'];
 export const METRIC_NAMES = [
   'api_latency_ms',
   'checkout_queue_length',

@@ -28,7 +28,8 @@ interface Show {
 const COUNTRIES = ['DE', 'FR', 'GB', 'ES', 'IT', 'NL', 'US', 'SE', 'PL', 'AT'];
 const FAR_AWAY = ['BR', 'JP', 'AU', 'ZA', 'IN'];
 const CURRENCY: Record<string, string> = { GB: 'GBP', US: 'USD', SE: 'SEK', PL: 'PLN' };
-const FUNNEL = [
+/** The interactions of a visit, weighted by repetition (bench/queries-load.ts reuses them). */
+export const FUNNEL = [
   'page_view',
   'page_view',
   'page_view',

@@ -5,11 +5,23 @@ import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { createInflux } from '../../src/clients/influx.js';
-import { clickHouseProbe, kafkaProbe, postgresProbe } from '../../src/health/probes.js';
+import { clickHouseProbe, kafkaProbe, postgresProbe, type Probe } from '../../src/health/probes.js';
 import { schemaProbe } from '../../src/health/schema-probe.js';
 import { runTsx } from '../../scripts/service-process.js';
 import { config, createTestDatabase, uniqueName } from './helpers.js';
 import { removeClickHouseAndTopics } from '../harness/service-harness.js';
+
+interface Health {
+  status: string;
+  dependencies: Record<string, { status: string; latency_ms: number; need: string; error?: string }>;
+}
+
+/** GET /healthz of an app with only these probes: the status code and the parsed body. */
+async function healthz(probes: Probe[], healthTimeoutMs: number) {
+  const app = createApp({ logger: pino({ level: 'silent' }), healthTimeoutMs, probes });
+  const res = await app.request('/healthz');
+  return { code: res.status, body: (await res.json()) as Health };
+}
 
 describe('GET /healthz', () => {
   const clickhouse = createClickHouse(config);
@@ -21,17 +33,11 @@ describe('GET /healthz', () => {
   });
 
   it('reports every dependency up with its latency', async () => {
-    const app = createApp({
-      logger: pino({ level: 'silent' }),
-      healthTimeoutMs: 5000,
-      probes: [kafkaProbe(kafka, 'k'), clickHouseProbe(clickhouse, 'c'), postgresProbe(pool, 'p')],
-    });
-    const res = await app.request('/healthz');
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as {
-      status: string;
-      dependencies: Record<string, { status: string; latency_ms: number }>;
-    };
+    const { code, body } = await healthz(
+      [kafkaProbe(kafka, 'k'), clickHouseProbe(clickhouse, 'c'), postgresProbe(pool, 'p')],
+      5000,
+    );
+    expect(code).toBe(200);
     expect(body.status).toBe('ok');
     expect(Object.keys(body.dependencies).sort()).toEqual(['clickhouse', 'kafka', 'postgres']);
     for (const dep of Object.values(body.dependencies)) {
@@ -42,17 +48,8 @@ describe('GET /healthz', () => {
 
   it('is degraded, and still 200, when only an optional dependency (InfluxDB) is down', async () => {
     const influx = createInflux({ ...config, INFLUX_URL: 'http://127.0.0.1:1' });
-    const app = createApp({
-      logger: pino({ level: 'silent' }),
-      healthTimeoutMs: 2000,
-      probes: [clickHouseProbe(clickhouse, 'c'), influx.probe],
-    });
-    const res = await app.request('/healthz');
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as {
-      status: string;
-      dependencies: Record<string, { status: string; need: string }>;
-    };
+    const { code, body } = await healthz([clickHouseProbe(clickhouse, 'c'), influx.probe], 2000);
+    expect(code).toBe(200);
     expect(body.status).toBe('degraded');
     expect(body.dependencies.influxdb).toMatchObject({ status: 'down', need: 'optional' });
   });
@@ -96,18 +93,12 @@ describe('GET /healthz', () => {
 
   it('answers 503 naming the required dependency that is down', async () => {
     const unreachable = createPostgresPool({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, 1);
-    const app = createApp({
-      logger: pino({ level: 'silent' }),
-      healthTimeoutMs: 2000,
-      probes: [clickHouseProbe(clickhouse, 'c'), postgresProbe(unreachable, '127.0.0.1:1')],
-    });
-    const res = await app.request('/healthz');
+    const { code, body } = await healthz(
+      [clickHouseProbe(clickhouse, 'c'), postgresProbe(unreachable, '127.0.0.1:1')],
+      2000,
+    );
     await unreachable.end();
-    expect(res.status).toBe(503);
-    const body = (await res.json()) as {
-      status: string;
-      dependencies: Record<string, { status: string; error?: string }>;
-    };
+    expect(code).toBe(503);
     expect(body.status).toBe('down');
     expect(body.dependencies.clickhouse?.status).toBe('up');
     expect(body.dependencies.postgres).toMatchObject({
