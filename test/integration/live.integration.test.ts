@@ -13,6 +13,7 @@ import { ticketSale } from '../fixtures/events.js';
 import { config, eventually, freePort } from './helpers.js';
 import { LiveTestClient, type LiveAuth } from './live-client.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
+import { GA, showBody, VIP } from '../fixtures/shows.js';
 
 const ADMIN = 'test-admin-key-live';
 const A = randomUUID();
@@ -141,20 +142,14 @@ beforeAll(async () => {
     [B, 'Organizer B', 'show-b'],
   ] as const) {
     expect((await call('POST', '/v1/organizers', { id, name })).status).toBe(201);
-    const created = await call('POST', '/v1/shows', {
-      id: showId,
-      organizer_id: id,
-      name: showId,
-      venue: 'Arena',
-      country: 'DE',
-      timezone: 'Europe/Berlin',
-      starts_at: '2027-03-01T20:00:00+01:00',
-      categories: [
-        { category: 'GA', capacity: 1000, price: '49.90', currency: 'EUR' },
-        { category: 'VIP', capacity: 100, price: '149.90', currency: 'EUR' },
-        { category: 'FOH', capacity: 300, price: '79.90', currency: 'EUR' },
-      ],
-    });
+    const created = await call(
+      'POST',
+      '/v1/shows',
+      showBody(showId, id, {
+        name: showId,
+        categories: [GA, VIP, { category: 'FOH', capacity: 300, price: '79.90', currency: 'EUR' }],
+      }),
+    );
     expect(created.status).toBe(201);
   }
   const key = await call('POST', `/v1/organizers/${A}/keys`, { scopes: ['read'] });
