@@ -7,6 +7,7 @@ import { LiveClient } from '../../src/dashboard/public/live-client.js';
 import { LiveTable } from '../../src/dashboard/public/live-table.js';
 
 type Message = Record<string, unknown>;
+type ClientOptions = NonNullable<ConstructorParameters<typeof LiveClient>[1]>;
 
 const HELLO = JSON.stringify({ type: 'hello', protocol: 'ticketpulse.live.v1', heartbeat_ms: 5000 });
 
@@ -58,6 +59,16 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** A client of `server`, retrying within 100 ms; both closed after the test. */
+function clientOf(server: { url: string; close(): unknown }, options: ClientOptions) {
+  const client = new LiveClient(server.url, { WebSocket, maxDelayMs: 100, ...options });
+  cleanup.push(
+    () => server.close(),
+    () => client.close(),
+  );
+  return client;
+}
+
 describe('LiveTable', () => {
   it('keys rows by the key columns: an upsert replaces the whole row, a delete needs only the key', () => {
     const table = new LiveTable(KEY, [row('GA', 1), row('VIP', 2)]);
@@ -74,16 +85,10 @@ describe('LiveClient', () => {
   it('rebuilds tables, resumes with the last cursor after a drop, and refetches on must-refetch', async () => {
     const server = await scriptedServer();
     const statuses: string[] = [];
-    const client = new LiveClient(server.url, {
-      WebSocket,
+    const client = clientOf(server, {
       minDelayMs: 20,
-      maxDelayMs: 100,
       onStatus: (status) => statuses.push(status),
     });
-    cleanup.push(
-      () => server.close(),
-      () => client.close(),
-    );
     client.subscribe('cap', 'capacity_status', { event_id: 'show-a' });
     client.start();
 
@@ -146,16 +151,10 @@ describe('LiveClient', () => {
     let accepted = 't1';
     const server = await scriptedServer((token) => token === accepted);
     let minted = 0;
-    const client = new LiveClient(server.url, {
-      WebSocket,
+    const client = clientOf(server, {
       minDelayMs: 20,
-      maxDelayMs: 100,
       token: async () => ({ token: `t${++minted}`, expiresAt: Date.now() + 300_000 }),
     });
-    cleanup.push(
-      () => server.close(),
-      () => client.close(),
-    );
     client.subscribe('cap', 'capacity_status', { event_id: 'show-a' });
     client.start();
     await until(() => server.received.length === 2);
@@ -184,10 +183,8 @@ describe('LiveClient', () => {
     let minted = 0;
     let keyRevoked = false;
     const errors: string[] = [];
-    const client = new LiveClient(server.url, {
-      WebSocket,
+    const client = clientOf(server, {
       minDelayMs: 20,
-      maxDelayMs: 100,
       onServerError: (e) => errors.push(`${e.code}: ${e.message}`),
       token: async () => {
         if (keyRevoked)
@@ -196,10 +193,6 @@ describe('LiveClient', () => {
         return { token: `t${++minted}`, expiresAt: Date.now() + 10 };
       },
     });
-    cleanup.push(
-      () => server.close(),
-      () => client.close(),
-    );
     client.start();
     await until(() => client.status === 'live');
     await new Promise((resolve) => setTimeout(resolve, 20));
