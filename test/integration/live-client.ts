@@ -2,6 +2,7 @@
 // (with the dashboard's LiveTable), records each message, and counts how often a row was
 // upserted with the value it already had.
 import WebSocket from 'ws';
+import { eventually } from './helpers.js';
 import { PROTOCOL } from '../../src/push/protocol.js';
 import { keyOf, LiveTable } from '../../src/dashboard/public/live-table.js';
 
@@ -98,6 +99,15 @@ export class LiveTestClient {
   /** Rows of a sub sorted by key, for comparison with the view. */
   table(sub: string): Row[] {
     return this.subs.get(sub)?.table.sorted() ?? [];
+  }
+
+  /** The first `error` message, waiting for one until the deadline. */
+  firstError(timeoutMs: number): Promise<Row | undefined> {
+    return eventually(
+      async () => this.messages.find((m) => m.type === 'error'),
+      (e) => e !== undefined,
+      timeoutMs,
+    );
   }
 
   close(): void {

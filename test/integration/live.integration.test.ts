@@ -358,11 +358,7 @@ describe('live tokens', () => {
     }
     // An auth message on an authenticated connection is an error, not a second login.
     viaMessage.socket.send(JSON.stringify({ type: 'auth', token: 'x' }));
-    const error = await eventually(
-      async () => viaMessage.messages.find((m) => m.type === 'error'),
-      (e) => e !== undefined,
-      5000,
-    );
+    const error = await viaMessage.firstError(5000);
     expect(error).toEqual({
       type: 'error',
       sub: null,
@@ -419,11 +415,7 @@ describe('live tokens', () => {
     const client = await connect({ token: await tokenFor(readKeyB), via: 'message' });
     client.subscribe('a', 'sales_per_minute', { event_id: 'show-a' });
     client.subscribe('b', 'sales_per_minute', { event_id: 'show-b' });
-    const error = await eventually(
-      async () => client.messages.find((m) => m.type === 'error'),
-      (e) => e !== undefined,
-      10_000,
-    );
+    const error = await client.firstError(10_000);
     expect(error).toEqual({
       type: 'error',
       sub: 'a',
