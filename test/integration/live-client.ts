@@ -101,6 +101,15 @@ export class LiveTestClient {
     return this.subs.get(sub)?.table.sorted() ?? [];
   }
 
+  /** Waits until `count` subscriptions have their snapshot; returns how many have. */
+  snapshots(count: number, timeoutMs: number): Promise<number> {
+    return eventually(
+      async () => this.subs.size,
+      (n) => n >= count,
+      timeoutMs,
+    );
+  }
+
   /** The first `error` message, waiting for one until the deadline. */
   firstError(timeoutMs: number): Promise<Row | undefined> {
     return eventually(

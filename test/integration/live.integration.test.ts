@@ -180,11 +180,7 @@ describe('GET /v1/live', () => {
     client.subscribe('m', 'sales_per_minute', { event_id: 'show-a' });
     client.subscribe('c', 'capacity_status', { event_id: 'show-a' });
     client.subscribe('q', 'category_sales_live', { show_id: 'show-a' });
-    await eventually(
-      async () => client.subs.size,
-      (n) => n === 3,
-      10_000,
-    );
+    expect(await client.snapshots(3, 10_000)).toBe(3);
     await sell(12, 1); // a late minute: an existing window changes
     await sell(30);
     const minute = await converge(client, 'm', () =>
@@ -248,11 +244,7 @@ describe('GET /v1/live', () => {
       const client = await connect(undefined, {}, url);
       client.subscribe('m', 'sales_per_minute', { event_id: 'show-a' });
       client.subscribe('q', 'category_sales_live', { show_id: 'show-a' });
-      await eventually(
-        async () => client.subs.size,
-        (n) => n === 2,
-        15_000,
-      );
+      expect(await client.snapshots(2, 15_000)).toBe(2);
       await sell(6);
       await converge(client, 'm', () => view('sales_per_minute', "event_id = 'show-a'", 'window_start'));
 
