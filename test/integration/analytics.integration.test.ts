@@ -88,6 +88,67 @@ describe('analytics on the real stack', () => {
     expect(await settled(funnel, expected)).toEqual(expected);
   });
 
+  it('top_categories, show_summary and top_velocity_buyers equal a recomputation from ticket_sales', async () => {
+    const rows = async (sql: string) => {
+      const result = await p.clickhouse.query({ query: sql, format: 'JSONEachRow' });
+      return result.json<Record<string, unknown>>();
+    };
+    const named = (name: string, from: number, to: number) =>
+      rows(
+        renderNamedQuery(queries.get(name)!, p.database, {
+          from_time: new Date(from),
+          to_time: new Date(to),
+          limit: 100,
+        }),
+      );
+    const range = (from: number, to: number) =>
+      `event_time >= toDateTime(${from / 1000}) AND event_time < toDateTime(${to / 1000})`;
+    const sales = `${p.database}.ticket_sales`;
+    const hour = 3_600_000;
+    // Minute-aligned ranges: whole hours with ragged ends, minutes only, one minute.
+    const ranges = [
+      [hourOf(base) - 2 * hour + 7 * 60_000, hourOf(base) + 2 * hour - 7 * 60_000],
+      [base + 60_000, base + hour + 60_000],
+      [base, base + 60_000],
+    ] as const;
+    for (const [from, to] of ranges) {
+      const where = range(from, to);
+      expect(await named('top_categories', from, to), `top_categories ${where}`).toEqual(
+        await rows(
+          `SELECT event_id, category, sum(quantity) AS tickets, count() AS orders, sum(amount) AS revenue
+           FROM ${sales} WHERE ${where} GROUP BY event_id, category
+           ORDER BY tickets DESC, revenue DESC, event_id, category LIMIT 100`,
+        ),
+      );
+      expect(await named('show_summary', from, to), `show_summary ${where}`).toEqual(
+        await rows(
+          `SELECT event_id, sum(quantity) AS tickets, count() AS orders, sum(amount) AS revenue,
+                  uniqExact(user_id) AS unique_buyers,
+                  any(busiest_minute) AS busiest_minute, any(busiest_minute_tickets) AS busiest_minute_tickets
+           FROM ${sales}
+           ANY LEFT JOIN (
+             SELECT event_id, argMin(m, tuple(-toInt64(t), m)) AS busiest_minute, max(t) AS busiest_minute_tickets
+             FROM (SELECT event_id, toStartOfMinute(event_time) AS m, sum(quantity) AS t FROM ${sales}
+                   WHERE ${where} GROUP BY event_id, m)
+             GROUP BY event_id
+           ) USING (event_id)
+           WHERE ${where} GROUP BY event_id ORDER BY event_id`,
+        ),
+      );
+      expect(await named('top_velocity_buyers', from, to), `top_velocity_buyers ${where}`).toEqual(
+        await rows(
+          `SELECT user_id, max(n) AS max_orders_per_minute, sum(n) AS orders, sum(q) AS tickets, sum(a) AS revenue
+           FROM (SELECT user_id, toStartOfMinute(event_time) AS m, count() AS n, sum(quantity) AS q, sum(amount) AS a
+                 FROM ${sales} WHERE ${where} GROUP BY user_id, m)
+           GROUP BY user_id ORDER BY max_orders_per_minute DESC, orders DESC, user_id LIMIT 100`,
+        ),
+      );
+    }
+    // The ranges are not vacuous: the first holds every sale, in whole hours; the third, one minute.
+    expect((await named('top_categories', ...ranges[0])).length).toBeGreaterThan(2);
+    expect((await named('top_categories', ...ranges[2])).length).toBeGreaterThan(0);
+  });
+
   it('metrics_per_minute gives the expected count, min, max, avg and percentiles', async () => {
     const metrics = () =>
       p.query(
