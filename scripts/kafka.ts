@@ -4,26 +4,58 @@
  * `rejected_events` and advances the table's consumer group past them, losing nothing else.
  * Uses the same settings as the service (CLICKHOUSE_*, KAFKA_*). Exits 1 when it fails.
  *
+ * `npm run kafka -- rewind [--minutes 10] [--table <table>]`: moves the deduplicated Kafka
+ * tables' consumer groups back, so that they read the last minutes again (dedup counts each id
+ * once): the recovery after ClickHouse stopped uncleanly (docs/operations.md).
+ *
  * @example npm run kafka -- skip-poison --table ticket_sales
+ * @example npm run kafka -- rewind --minutes 10
  */
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { loadConfig } from '../src/config.js';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
+import { DEDUPLICATED_STREAMS } from '../src/kafka/topology.js';
 import { createPoisonSkip, KAFKA_TABLE_NAMES } from '../src/operations/poison-skip.js';
 
 const config = loadConfig();
 
-async function skipPoison(opts: { table: string; dryRun?: boolean }): Promise<void> {
+function tools(name: string) {
   const clickhouse = createClickHouse(config);
   const skipper = createPoisonSkip({
     kafka: createKafka(config),
     clickhouse,
     database: config.CLICKHOUSE_DATABASE,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    log: (line) => console.log(`[skip-poison] ${line}`),
+    log: (line) => console.log(`[${name}] ${line}`),
   });
+  return { clickhouse, skipper };
+}
+
+async function rewind(opts: { minutes: string; table?: string }): Promise<void> {
+  const minutes = Number(opts.minutes);
+  if (!Number.isFinite(minutes) || minutes <= 0)
+    throw new Error(`--minutes must be a positive number, not '${opts.minutes}'`);
+  const tables = opts.table === undefined ? DEDUPLICATED_STREAMS : [opts.table];
+  const { clickhouse, skipper } = tools('rewind');
+  const fromMs = Date.now() - minutes * 60_000;
+  try {
+    for (const table of tables) {
+      const report = await skipper.rewind(table, fromMs);
+      console.log(
+        `${report.table} (${report.topic}): ` +
+          (report.moved.map((m) => `p${m.partition} ${m.from} -> ${m.to}`).join(', ') ||
+            'nothing to read again'),
+      );
+    }
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+async function skipPoison(opts: { table: string; dryRun?: boolean }): Promise<void> {
+  const { clickhouse, skipper } = tools('skip-poison');
   try {
     const report = await skipper.skip(opts.table, { dryRun: opts.dryRun === true });
     const table = new Table({
@@ -52,6 +84,14 @@ program
   .requiredOption('--table <table>', `the Kafka table: ${KAFKA_TABLE_NAMES.join(', ')}`)
   .option('--dry-run', 'only find and print them (does not stop the table)')
   .action(skipPoison);
+program
+  .command('rewind')
+  .description(
+    'move the deduplicated Kafka tables back so that they read the last minutes again (after an unclean ClickHouse stop)',
+  )
+  .option('--minutes <minutes>', 'how far back', '10')
+  .option('--table <table>', `only this table: ${DEDUPLICATED_STREAMS.join(', ')}`)
+  .action(rewind);
 
 try {
   await program.parseAsync();

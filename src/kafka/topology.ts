@@ -15,13 +15,15 @@ export type TopicName = EventType | 'rejected';
  * per partition (src/events/topic-messages.ts) and sends it to that partition explicitly, so a
  * topic must have at least this many; one created with more uses only these.
  * Stream: the ClickHouse table family that reads the topic (`ticket_sales`, its `_queue`, ...).
+ * Dedup: whether the stream counts each record id once (0011), so that reading a record again
+ * adds nothing; the quarantine is a log and keeps every copy.
  */
 const TOPOLOGY = {
-  ticket_sale: { partitions: 6, stream: 'ticket_sales' },
-  user_interaction: { partitions: 6, stream: 'user_interactions' },
-  system_metric: { partitions: 3, stream: 'system_metrics' },
-  rejected: { partitions: 1, stream: 'rejected_events' },
-} as const satisfies Record<TopicName, { partitions: number; stream: string }>;
+  ticket_sale: { partitions: 6, stream: 'ticket_sales', dedup: true },
+  user_interaction: { partitions: 6, stream: 'user_interactions', dedup: true },
+  system_metric: { partitions: 3, stream: 'system_metrics', dedup: true },
+  rejected: { partitions: 1, stream: 'rejected_events', dedup: false },
+} as const satisfies Record<TopicName, { partitions: number; stream: string; dedup: boolean }>;
 
 export const TOPIC_KINDS = Object.keys(TOPOLOGY) as TopicName[];
 
@@ -34,6 +36,11 @@ export const PARTITIONS: Record<TopicName, number> = byKind((kind) => TOPOLOGY[k
 
 /** The ClickHouse stream (Kafka table family) that reads each topic. */
 export const STREAM_OF: Record<TopicName, string> = byKind((kind) => TOPOLOGY[kind].stream);
+
+/** The streams that count each record id once: those a Kafka table may safely read again. */
+export const DEDUPLICATED_STREAMS = TOPIC_KINDS.filter((kind) => TOPOLOGY[kind].dedup).map(
+  (kind) => STREAM_OF[kind],
+);
 
 /** Topic per event type plus the quarantine, under an optional prefix (tests use their own). */
 export function topicNames(prefix: string): Record<TopicName, string> {

@@ -25,6 +25,8 @@
  * table reads the good records twice and dedup drops the second copy. `rejected_events` is a
  * log without dedup: a good record behind a poison in `events.rejected` would be counted again
  * only in that case.
+ *
+ * `rewind()` uses steps 1 and 5 to move a table's group back in time instead: see below.
  */
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -34,6 +36,7 @@ import { createPoisonCheck } from './poison-check.js';
 import { quarantineRow } from '../events/event-sink.js';
 import {
   consumerGroupOf,
+  DEDUPLICATED_STREAMS,
   kindOfStream,
   queueTableOf,
   STREAM_OF,
@@ -58,6 +61,13 @@ export interface PoisonReport {
   /** Good records published again because they sat before a poison record on its partition. */
   republished: number;
   /** The group's new offsets, per partition that moved. */
+  moved: { partition: number; from: string; to: string }[];
+}
+
+/** What `rewind()` moved: per partition, the committed offset and the one it moved back to. */
+export interface RewindReport {
+  table: string;
+  topic: string;
   moved: { partition: number; from: string; to: string }[];
 }
 
@@ -315,7 +325,49 @@ export function createPoisonSkip({
     return report;
   }
 
-  return { skip };
+  /**
+   * Moves `table`'s consumer group back to the first record each partition holds from
+   * `fromMs` on (never forward), with the table detached, so the table reads those records
+   * again. For the window in which 18.16 has committed a pass's offsets but not yet written
+   * its rows (docs/operations.md: After an unclean ClickHouse stop): the dedup views count
+   * each id once, so what was already counted is not counted again.
+   */
+  async function rewind(table: string, fromMs: number): Promise<RewindReport> {
+    const at = target(table);
+    if (!DEDUPLICATED_STREAMS.includes(table)) {
+      throw new Error(
+        `'${table}' does not deduplicate, so reading it again would count twice: one of ${DEDUPLICATED_STREAMS.join(', ')}`,
+      );
+    }
+    const report: RewindReport = { table, topic: at.topic, moved: [] };
+    const admin = kafka.admin();
+    await admin.connect();
+    let detached = false;
+    try {
+      await detach(at);
+      detached = true;
+      await waitGroupEmpty(admin, at.group);
+      const since = await admin.fetchTopicOffsetsByTimestamp(at.topic, fromMs);
+      const [committed] = await admin.fetchOffsets({ groupId: at.group, topics: [at.topic] });
+      for (const { partition, offset } of since) {
+        const done = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+        // No commit yet: the group reads from the beginning anyway.
+        if (BigInt(done) < 0n || BigInt(offset) < 0n || BigInt(offset) >= BigInt(done)) continue;
+        await admin.setOffsets({ groupId: at.group, topic: at.topic, partitions: [{ partition, offset }] });
+        report.moved.push({ partition, from: done, to: offset });
+        log(`p${partition}: offset ${done} -> ${offset}`);
+      }
+    } finally {
+      if (detached) {
+        log(`attaching ${database}.${at.queue}`);
+        await clickhouse.command({ query: `ATTACH TABLE ${database}.${at.queue}` });
+      }
+      await admin.disconnect();
+    }
+    return report;
+  }
+
+  return { skip, rewind };
 }
 
 function idOf(raw: string): string | null {

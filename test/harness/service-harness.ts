@@ -124,6 +124,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
     bridge: service.bridge,
     /** Clients of the test's own on the same databases and broker. */
     clickhouse,
+    kafka,
     admin,
     postgres: { url: postgres.url, pool, db: createDb(pool) },
 
