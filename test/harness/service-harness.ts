@@ -8,6 +8,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import { createScratchPostgres } from '../../scripts/service-process.js';
+import { clickHouseService } from '../../scripts/stack/clickhouse.js';
+import { stackDirs } from '../../scripts/stack/service.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
@@ -18,6 +20,7 @@ import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
 import { throwOnFailure } from '../../src/migrate/results.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
 import { createService } from '../../src/service.js';
+import { eventually } from '../integration/helpers.js';
 
 export interface ServiceHarnessOptions {
   /** The ClickHouse and Postgres database name; topics are prefixed `<name>.`. A plain lowercase identifier. */
@@ -44,12 +47,20 @@ const HARNESS_DEFAULTS = {
 };
 
 /**
- * Removes a test's ClickHouse database, then its topics, in that order: a Kafka engine table
- * whose topic is gone first never lets its DROP finish on 18.16 (its consumer cannot leave the
- * group; seen: DROP DATABASE still running after 30 minutes, its 4 consumers holding schedule
- * pool threads, until the pool ran short and every Kafka table slowed). Dropping Kafka engine
- * tables waits for their consumers to leave the group, which under load can outlast the
- * client's 30 s timeout; the server finishes the drop regardless.
+ * Removes a test's ClickHouse database, then its topics, in that order, and the topics only once
+ * the database is gone:
+ * - a Kafka engine table whose topic is gone first never lets its DROP finish on 18.16 (its
+ *   consumer cannot leave the group; seen: DROP DATABASE still running after 30 minutes, its 4
+ *   consumers holding schedule pool threads, until the pool ran short and every Kafka table
+ *   slowed);
+ * - dropping Kafka engine tables waits for their consumers to leave the group, which under load
+ *   can outlast the client's 30 s timeout. Deleting the topics then, while the drop still ran,
+ *   aborted the server about 5 minutes later (librdkafka's `rd_kafka_cgrp_destroy_final: assert:
+ *   !rkcg->rkcg_subscription`, CI 2026-12-04), so the topics wait for the drop, or stay;
+ * - the same assertion has also aborted 18.16 inside a DROP with the topics in place (a consumer
+ *   that had lost its group coordinator). On the local stack the harness then starts ClickHouse
+ *   again, says so, and drops the database, which the restart brought back, once more: the
+ *   files that run after it would otherwise fail on a server that a teardown killed.
  */
 export async function removeClickHouseAndTopics(target: {
   clickhouse: ClickHouseClient;
@@ -58,12 +69,56 @@ export async function removeClickHouseAndTopics(target: {
   topicPrefix: string;
 }): Promise<void> {
   const { clickhouse, admin, database, topicPrefix } = target;
-  await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch((err: unknown) => {
-    if (!/timeout/i.test(String(err))) throw err;
-    console.warn(`[harness] DROP DATABASE ${database} is still running on the server: ${String(err)}`);
+  const drop = () => clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await drop().catch(async (err: unknown) => {
+    if (/timeout/i.test(String(err))) {
+      console.warn(`[harness] DROP DATABASE ${database} is still running on the server: ${String(err)}`);
+      return;
+    }
+    if (!(await restartedAfterCrash(err))) throw err;
+    await drop();
   });
+  const gone = await eventually(
+    async () => {
+      const result = await clickhouse.query({
+        query: `SELECT count() AS n FROM system.databases WHERE name = '${database}'`,
+        format: 'JSONEachRow',
+      });
+      const [row] = await result.json<{ n: string }>();
+      return Number(row?.n ?? 1) === 0;
+    },
+    (done) => done,
+    25_000,
+    1000,
+  );
+  if (!gone) {
+    console.warn(
+      `[harness] ${database} still exists 25 s after its DROP; its topics stay, so that the drop can end`,
+    );
+    return;
+  }
   await admin.connect();
   await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+}
+
+/**
+ * When a statement failed because the local stack's ClickHouse died (not a remote server, not a
+ * statement error), starts it again and says so loudly; false when it did not apply.
+ */
+async function restartedAfterCrash(err: unknown): Promise<boolean> {
+  if (process.env.CLICKHOUSE_URL) return false;
+  const server = clickHouseService(stackDirs());
+  const down = await server.probe.check().then(
+    () => false,
+    () => true,
+  );
+  if (!down) return false;
+  console.warn(
+    `[harness] ClickHouse died during a teardown (${String(err)}); starting it again. ` +
+      'See its log (npm run stack -- logs clickhouse) for the cause.',
+  );
+  await server.start((line) => console.warn(`[harness] ${line}`));
+  return true;
 }
 
 /** Migrates and starts the service; `close()` stops it and drops its databases and topics. */
