@@ -58,7 +58,14 @@ export function kafkaService(dirs: StackDirs): StackService {
       const clusterIdFile = join(home, 'cluster-id');
       if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, randomBytes(16).toString('base64url'));
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
-      java(['kafka.tools.StorageTool', 'format', '--ignore-formatted', `--cluster-id=${clusterId}`, '-c', properties]);
+      java([
+        'kafka.tools.StorageTool',
+        'format',
+        '--ignore-formatted',
+        `--cluster-id=${clusterId}`,
+        '-c',
+        properties,
+      ]);
       log(`kafka: starting on ${address}`);
       await startTracked(
         tracked,
