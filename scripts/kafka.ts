@@ -4,12 +4,13 @@
  * `rejected_events` and advances the table's consumer group past them, losing nothing else.
  * Uses the same settings as the service (CLICKHOUSE_*, KAFKA_*). Exits 1 when it fails.
  *
- * `npm run kafka -- rewind [--minutes 10] [--table <table>]`: moves the deduplicated Kafka
- * tables' consumer groups back, so that they read the last minutes again (dedup counts each id
- * once): the recovery after ClickHouse stopped uncleanly (docs/operations.md).
+ * `npm run kafka -- replay [--minutes 10] [--table <table>]`: publishes the last minutes of the
+ * deduplicated topics again, after filling the dedup sets from the raw tables, so that what
+ * ClickHouse consumed but never wrote is counted and nothing twice: the recovery after
+ * ClickHouse stopped uncleanly (docs/operations.md). Run it once ClickHouse is back.
  *
  * @example npm run kafka -- skip-poison --table ticket_sales
- * @example npm run kafka -- rewind --minutes 10
+ * @example npm run kafka -- replay --minutes 10
  */
 import { Command } from 'commander';
 import Table from 'cli-table3';
@@ -23,30 +24,33 @@ const config = loadConfig();
 
 function tools(name: string) {
   const clickhouse = createClickHouse(config);
+  const started = Date.now();
   const skipper = createPoisonSkip({
     kafka: createKafka(config),
     clickhouse,
     database: config.CLICKHOUSE_DATABASE,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    log: (line) => console.log(`[${name}] ${line}`),
+    log: (line) => console.log(`[${name} ${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
   });
   return { clickhouse, skipper };
 }
 
-async function rewind(opts: { minutes: string; table?: string }): Promise<void> {
+async function replay(opts: { minutes: string; table?: string }): Promise<void> {
   const minutes = Number(opts.minutes);
   if (!Number.isFinite(minutes) || minutes <= 0)
     throw new Error(`--minutes must be a positive number, not '${opts.minutes}'`);
   const tables = opts.table === undefined ? DEDUPLICATED_STREAMS : [opts.table];
-  const { clickhouse, skipper } = tools('rewind');
+  const { clickhouse, skipper } = tools('replay');
   const fromMs = Date.now() - minutes * 60_000;
   try {
     for (const table of tables) {
-      const report = await skipper.rewind(table, fromMs);
+      const report = await skipper.replay(table, fromMs);
+      const messages = report.republished.reduce((sum, p) => sum + p.messages, 0);
       console.log(
-        `${report.table} (${report.topic}): ` +
-          (report.moved.map((m) => `p${m.partition} ${m.from} -> ${m.to}`).join(', ') ||
-            'nothing to read again'),
+        `${report.table} (${report.topic}): ${report.remembered} ids remembered, ` +
+          (messages > 0
+            ? `${messages} messages published again (${report.republished.map((p) => `p${p.partition} ${p.from}..${BigInt(p.to) - 1n}`).join(', ')})`
+            : 'nothing to read again'),
       );
     }
   } finally {
@@ -85,13 +89,13 @@ program
   .option('--dry-run', 'only find and print them (does not stop the table)')
   .action(skipPoison);
 program
-  .command('rewind')
+  .command('replay')
   .description(
-    'move the deduplicated Kafka tables back so that they read the last minutes again (after an unclean ClickHouse stop)',
+    'publish the last minutes of the deduplicated topics again, each id counted once (after an unclean ClickHouse stop)',
   )
   .option('--minutes <minutes>', 'how far back', '10')
   .option('--table <table>', `only this table: ${DEDUPLICATED_STREAMS.join(', ')}`)
-  .action(rewind);
+  .action(replay);
 
 try {
   await program.parseAsync();

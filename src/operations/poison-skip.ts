@@ -26,13 +26,15 @@
  * log without dedup: a good record behind a poison in `events.rejected` would be counted again
  * only in that case.
  *
- * `rewind()` uses steps 1 and 5 to move a table's group back in time instead: see below.
+ * `replay()` reads the last minutes of a table's topic again after an unclean ClickHouse stop,
+ * without detaching anything: see below.
  */
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { ackedProducer } from '../clients/kafka.js';
 import { createPoisonCheck } from './poison-check.js';
+import { DEDUP_SETS } from '../dedup/horizon-rotation.js';
 import { quarantineRow } from '../events/event-sink.js';
 import {
   consumerGroupOf,
@@ -64,11 +66,13 @@ export interface PoisonReport {
   moved: { partition: number; from: string; to: string }[];
 }
 
-/** What `rewind()` moved: per partition, the committed offset and the one it moved back to. */
-export interface RewindReport {
+/** What `replay()` did: ids remembered again, and per partition the range published again. */
+export interface ReplayReport {
   table: string;
   topic: string;
-  moved: { partition: number; from: string; to: string }[];
+  /** Rows of the raw table whose ids were put in the dedup sets again. */
+  remembered: number;
+  republished: { partition: number; from: string; to: string; messages: number }[];
 }
 
 export interface PoisonSkipOptions {
@@ -77,12 +81,21 @@ export interface PoisonSkipOptions {
   database: string;
   topicPrefix: string;
   log?: (line: string) => void;
-  /** How long to wait for the consumer group to empty after DETACH (default 60 s). */
+  /** How long to wait for a consumer group to settle, and to empty after DETACH (default 60 s). */
   groupTimeoutMs?: number;
 }
 
 /** The Kafka tables by name (`ticket_sales`, ...), as `--table` takes them. */
 export const KAFKA_TABLE_NAMES = TOPIC_KINDS.map((kind) => STREAM_OF[kind]);
+
+/** How far before the replay's start the dedup sets are filled again (clock skew, late writes). */
+const REMEMBER_MARGIN_MS = 60_000;
+/** Ten minutes of an on-sale can be millions of events: give the re-publishing time. */
+const REPLAY_DEADLINE_MS = 30 * 60_000;
+
+/** Group states with no rebalance under way, and with no member. */
+const SETTLED = ['Stable', 'Empty', 'Dead'] as const;
+const EMPTY = ['Empty', 'Dead'] as const;
 
 export function createPoisonSkip({
   kafka,
@@ -107,8 +120,10 @@ export function createPoisonSkip({
     };
   }
 
+  type Range = { partition: number; from: bigint; end: bigint };
+
   /** Per partition, [committed, end) of what the group has not consumed. */
-  async function backlog(admin: Admin, topic: string, group: string) {
+  async function backlog(admin: Admin, topic: string, group: string): Promise<Range[]> {
     const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     return ends
@@ -121,30 +136,40 @@ export function createPoisonSkip({
       .filter((p) => p.from < p.end);
   }
 
-  /** Reads [from, end) of each partition with a throwaway consumer group. */
-  async function readBacklog(
+  /**
+   * Reads [from, end) of each partition with a throwaway consumer group, handing each batch's
+   * messages in that range to `onBatch` before it fetches more (so a slow `onBatch` holds the
+   * reading back, and memory stays bounded by a batch).
+   */
+  async function readRanges(
     topic: string,
-    ranges: { partition: number; from: bigint; end: bigint }[],
-  ): Promise<Map<number, KafkaMessage[]>> {
-    const read = new Map<number, KafkaMessage[]>(ranges.map((r) => [r.partition, []]));
-    if (ranges.length === 0) return read;
-    const groupId = `ticketpulse-skip-poison-${randomBytes(4).toString('hex')}`;
+    ranges: Range[],
+    onBatch: (partition: number, messages: KafkaMessage[]) => Promise<void>,
+    deadlineMs = 120_000,
+  ): Promise<void> {
+    if (ranges.length === 0) return;
+    const groupId = `ticketpulse-operations-${randomBytes(4).toString('hex')}`;
     const consumer = kafka.consumer({ groupId, maxBytes: 16 * 1024 * 1024 });
     const pending = new Set(ranges.map((r) => r.partition));
     let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
+    let failed!: (err: unknown) => void;
+    const finished = new Promise<void>((resolve, reject) => ((done = resolve), (failed = reject)));
     try {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: false });
       await consumer.run({
         autoCommit: false,
-        eachBatch: async function collect({ batch }) {
+        eachBatch: async function hand({ batch }) {
           const range = ranges.find((r) => r.partition === batch.partition);
-          if (range === undefined) return;
-          const into = read.get(batch.partition)!;
-          for (const message of batch.messages) {
-            const offset = BigInt(message.offset);
-            if (offset >= range.from && offset < range.end) into.push(message);
+          if (range === undefined || !pending.has(batch.partition)) return;
+          const inRange = batch.messages.filter(
+            (m) => BigInt(m.offset) >= range.from && BigInt(m.offset) < range.end,
+          );
+          try {
+            if (inRange.length > 0) await onBatch(batch.partition, inRange);
+          } catch (err) {
+            failed(err);
+            return;
           }
           const last = batch.messages.at(-1);
           if (last !== undefined && BigInt(last.offset) + 1n >= range.end) {
@@ -154,7 +179,7 @@ export function createPoisonSkip({
         },
       });
       for (const r of ranges) consumer.seek({ topic, partition: r.partition, offset: String(r.from) });
-      await withDeadline(finished, 120_000, `reading ${topic} did not finish`);
+      await withDeadline(finished, deadlineMs, `reading ${topic} did not finish in ${deadlineMs / 1000} s`);
     } finally {
       await consumer.disconnect();
       const admin = kafka.admin();
@@ -162,17 +187,33 @@ export function createPoisonSkip({
       await admin.deleteGroups([groupId]).catch(() => undefined);
       await admin.disconnect();
     }
+  }
+
+  /** Reads [from, end) of each partition into memory (a poison scan's backlog). */
+  async function readBacklog(topic: string, ranges: Range[]): Promise<Map<number, KafkaMessage[]>> {
+    const read = new Map<number, KafkaMessage[]>(ranges.map((r) => [r.partition, []]));
+    await readRanges(
+      topic,
+      ranges,
+      async (partition, messages) => void read.get(partition)!.push(...messages),
+    );
     return read;
   }
 
-  async function waitGroupEmpty(admin: Admin, group: string): Promise<void> {
+  /** Polls `group` until its state is one of `states`, for at most `groupTimeoutMs`. */
+  async function waitGroup(
+    admin: Admin,
+    group: string,
+    states: readonly string[],
+    what: string,
+  ): Promise<void> {
     const deadline = Date.now() + groupTimeoutMs;
     for (;;) {
       const [described] = (await admin.describeGroups([group])).groups;
-      if (described === undefined || described.state === 'Empty' || described.state === 'Dead') return;
+      if (described === undefined || states.includes(described.state)) return;
       if (Date.now() > deadline) {
         throw new Error(
-          `consumer group ${group} still has ${described.members.length} member(s) (${described.state})`,
+          `consumer group ${group} did not ${what} in ${groupTimeoutMs / 1000} s: ${described.members.length} member(s), ${described.state}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -184,7 +225,6 @@ export function createPoisonSkip({
    * them, otherwise quarantines them and moves the table past them (see the file header).
    */
   type Target = ReturnType<typeof target>;
-  type Range = Awaited<ReturnType<typeof backlog>>[number];
   interface Finding {
     range: Range;
     poison: PoisonReport['poison'];
@@ -194,10 +234,18 @@ export function createPoisonSkip({
     to: string;
   }
 
-  /** Step 1: stop the table's consumer (its group then empties and the offsets hold still). */
-  async function detach({ queue }: Target): Promise<void> {
+  /**
+   * Step 1: stop the table's consumer and wait until its group is empty, so the offsets hold
+   * still. First waits until the group is not rebalancing: 18.16 closing a consumer that is
+   * still joining its group can abort the whole server on librdkafka's assert
+   * `!rkcg->rkcg_subscription` (a CI run on 2026-12-04 lost ClickHouse to a DETACH seconds
+   * after a restart, while the killed server's consumers had not yet left the groups).
+   */
+  async function detach(admin: Admin, { queue, group }: Target): Promise<void> {
+    await waitGroup(admin, group, SETTLED, 'settle');
     log(`detaching ${database}.${queue} (stops its consumer)`);
     await clickhouse.command({ query: `DETACH TABLE ${database}.${queue}` });
+    await waitGroup(admin, group, EMPTY, 'empty');
   }
 
   /** Step 2: what ClickHouse cannot read in one partition's backlog, and what to keep. */
@@ -281,9 +329,8 @@ export function createPoisonSkip({
     let detached = false;
     try {
       if (!options.dryRun) {
-        await detach(at);
+        await detach(admin, at);
         detached = true;
-        await waitGroupEmpty(admin, at.group);
       }
       const ranges = await backlog(admin, at.topic, at.group);
       log(
@@ -326,48 +373,102 @@ export function createPoisonSkip({
   }
 
   /**
-   * Moves `table`'s consumer group back to the first record each partition holds from
-   * `fromMs` on (never forward), with the table detached, so the table reads those records
-   * again. For the window in which 18.16 has committed a pass's offsets but not yet written
-   * its rows (docs/operations.md: After an unclean ClickHouse stop): the dedup views count
-   * each id once, so what was already counted is not counted again.
+   * Reads `table`'s topic again from `fromMs` on, after an unclean ClickHouse stop
+   * (docs/operations.md: After an unclean ClickHouse stop), with ClickHouse up and consuming:
+   * 1. remembers again, in the table's dedup sets, every id its raw table holds from
+   *    `fromMs` less a minute on (each in the set of the slot it was ingested in, as the
+   *    views put it), since a kill can keep rows that were written and lose the set insert
+   *    that followed them (a fault-suite run counted 61 sales twice when read again without
+   *    this);
+   * 2. publishes again, each to its own partition, every message from the first one at
+   *    `fromMs` to the log end as it was when the replay started. The dedup views drop what
+   *    was counted; what 18.16 consumed and committed but never wrote is counted once.
+   * Nothing is detached and no consumer group is moved: 18.16 closing a Kafka table's
+   * consumer soon after a restart aborted the server in a CI run (librdkafka's
+   * `!rkcg->rkcg_subscription` assert).
    */
-  async function rewind(table: string, fromMs: number): Promise<RewindReport> {
+  async function replay(table: string, fromMs: number): Promise<ReplayReport> {
     const at = target(table);
     if (!DEDUPLICATED_STREAMS.includes(table)) {
       throw new Error(
         `'${table}' does not deduplicate, so reading it again would count twice: one of ${DEDUPLICATED_STREAMS.join(', ')}`,
       );
     }
-    const report: RewindReport = { table, topic: at.topic, moved: [] };
+    if (!(await clickhouse.ping()).success) {
+      throw new Error('ClickHouse does not answer: start it, then replay (its dedup sets are filled first)');
+    }
+    const report: ReplayReport = { table, topic: at.topic, remembered: 0, republished: [] };
+    report.remembered = await remember(table, fromMs - REMEMBER_MARGIN_MS);
+    log(
+      `${table}: ${report.remembered} ids written since ${new Date(fromMs - REMEMBER_MARGIN_MS).toISOString()} remembered in its dedup sets`,
+    );
     const admin = kafka.admin();
     await admin.connect();
-    let detached = false;
+    const producer = ackedProducer(kafka);
+    await producer.connect();
     try {
-      await detach(at);
-      detached = true;
-      await waitGroupEmpty(admin, at.group);
-      const since = await admin.fetchTopicOffsetsByTimestamp(at.topic, fromMs);
-      const [committed] = await admin.fetchOffsets({ groupId: at.group, topics: [at.topic] });
-      for (const { partition, offset } of since) {
-        const done = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-        // No commit yet: the group reads from the beginning anyway.
-        if (BigInt(done) < 0n || BigInt(offset) < 0n || BigInt(offset) >= BigInt(done)) continue;
-        await admin.setOffsets({ groupId: at.group, topic: at.topic, partitions: [{ partition, offset }] });
-        report.moved.push({ partition, from: done, to: offset });
-        log(`p${partition}: offset ${done} -> ${offset}`);
+      const [since, ends] = await Promise.all([
+        admin.fetchTopicOffsetsByTimestamp(at.topic, fromMs),
+        admin.fetchTopicOffsets(at.topic),
+      ]);
+      const ranges = since
+        .map(({ partition, offset }) => ({
+          partition,
+          from: BigInt(offset),
+          end: BigInt(ends.find((e) => e.partition === partition)!.high),
+        }))
+        .filter((r) => r.from >= 0n && r.from < r.end);
+      const counts = new Map(ranges.map((r) => [r.partition, 0]));
+      await readRanges(
+        at.topic,
+        ranges,
+        async (partition, messages) => {
+          await producer.send({
+            topic: at.topic,
+            messages: messages.map((m) => ({ partition, key: m.key, value: m.value, headers: m.headers })),
+          });
+          counts.set(partition, counts.get(partition)! + messages.length);
+        },
+        REPLAY_DEADLINE_MS,
+      );
+      for (const r of ranges) {
+        const messages = counts.get(r.partition)!;
+        report.republished.push({
+          partition: r.partition,
+          from: String(r.from),
+          to: String(r.end),
+          messages,
+        });
+        log(`p${r.partition}: offsets ${r.from}..${r.end - 1n}, ${messages} messages published again`);
       }
     } finally {
-      if (detached) {
-        log(`attaching ${database}.${at.queue}`);
-        await clickhouse.command({ query: `ATTACH TABLE ${database}.${at.queue}` });
-      }
+      await producer.disconnect();
       await admin.disconnect();
     }
     return report;
   }
 
-  return { skip, rewind };
+  /** Step 1 of `replay()`: the raw table's ids ingested since `sinceMs`, into the dedup sets. */
+  async function remember(table: string, sinceMs: number): Promise<number> {
+    const since = `toDateTime(${Math.floor(sinceMs / 1000)})`;
+    const slot = `(SELECT any(slot_seconds) FROM ${database}.dedup_settings)`;
+    for (let k = 0; k < DEDUP_SETS; k++) {
+      await clickhouse.command({
+        query: `INSERT INTO ${database}.${table}_seen_${k}
+          SELECT id FROM ${database}.${table}
+          WHERE ingested_at >= ${since} AND intDiv(toUInt32(ingested_at), ${slot}) % ${DEDUP_SETS} = ${k}`,
+      });
+    }
+    const rows = await (
+      await clickhouse.query({
+        query: `SELECT count() AS n FROM ${database}.${table} WHERE ingested_at >= ${since}`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: string }>();
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  return { skip, replay };
 }
 
 function idOf(raw: string): string | null {

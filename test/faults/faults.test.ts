@@ -290,13 +290,18 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
         await wait(Math.max(0, killedAt + 16_000 - Date.now()));
         const restarted = Date.now();
         await server.start(() => undefined);
+        const startMs = Date.now() - restarted;
         // The runbook's recovery (docs/operations.md: After an unclean ClickHouse stop): 18.16
         // may have committed the offsets of a pass it never wrote; read the last minutes again.
-        const rewound = runTsx('scripts/kafka.ts', ['rewind', '--minutes', '2'], env);
-        const moved = rewound.match(/p\d+ \d+ -> \d+/g)?.length ?? 0;
+        const replayed = runTsx('scripts/kafka.ts', ['replay', '--minutes', '2'], env);
+        const messages = [...replayed.matchAll(/(\d+) messages published again/g)].reduce(
+          (sum, m) => sum + Number(m[1]),
+          0,
+        );
+        expect(messages, 'messages the replay published again').toBeGreaterThan(0);
         return {
           healedAt: Date.now(),
-          note: `restart and rewind took ${((Date.now() - restarted) / 1000).toFixed(1)} s; rewind moved ${moved} partitions`,
+          note: `restart ${(startMs / 1000).toFixed(1)} s, replay ${((Date.now() - restarted - startMs) / 1000).toFixed(1)} s (${messages} messages)`,
         };
       },
       // About 17 s without consuming: FreshnessHigh's expression (a message waiting over 10 s) is
