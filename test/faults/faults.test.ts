@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clickHouseService } from '../../scripts/stack/clickhouse.js';
 import { kafkaService } from '../../scripts/stack/kafka.js';
 import { influxService } from '../../scripts/stack/influxdb.js';
@@ -111,19 +111,23 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     watch = watchExpressions(prometheus, expressions);
   }, 180_000);
 
+  // Each fault heals what it breaks. Something still down here was left by a crash, not by the
+  // fault (a CI run lost ClickHouse that way, and each later fault waited 480 s on it): fail
+  // at once, naming what is down (afterAll starts it again).
+  beforeEach(async () => {
+    const down = stackServices()
+      .filter((s) => s.pid() === undefined)
+      .map((s): string => s.name);
+    if (service.pid() === undefined) down.push('the service process');
+    expect(down, 'down before this fault, left by an earlier one').toEqual([]);
+  });
+
   afterAll(async () => {
     printTable();
     await watch?.stop();
     await prometheus?.stop();
     // Whatever a failed fault left stopped comes back, so the stack is as it was.
-    for (const s of [
-      kafkaService(dirs),
-      clickHouseService(dirs),
-      postgresService(dirs),
-      influxService(dirs),
-    ]) {
-      if (s.pid() === undefined) await s.start(() => undefined);
-    }
+    for (const s of stackServices()) if (s.pid() === undefined) await s.start(() => undefined);
     await service?.stop();
     await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
@@ -131,6 +135,10 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     await clickhouse.close();
     await pgDatabase?.drop().catch(() => undefined);
   }, 180_000);
+
+  function stackServices() {
+    return [kafkaService(dirs), clickHouseService(dirs), postgresService(dirs), influxService(dirs)];
+  }
 
   /** Waits until `traffic` has `more` acknowledged sales beyond what it had when called. */
   async function acknowledgedMore(traffic: Traffic, more: number, timeoutMs = 60_000): Promise<void> {
