@@ -15,12 +15,18 @@ export interface Tracked {
   marker: string;
 }
 
-/** Starts a detached process whose stdout and stderr go to `logFile`; writes its pid file. */
+/**
+ * Starts a detached process whose stdout and stderr go to `logFile`; writes its pid file.
+ * Returns whether the process is still alive as this process saw it start: its own exit
+ * event, not the pid file, since until the exec completes `/proc/<pid>/cmdline` is still
+ * node's and does not match the marker (under load, `stack up` once took a starting
+ * InfluxDB for one that had exited).
+ */
 export function startDetached(
   command: string,
   args: string[],
   options: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
-): number {
+): () => boolean {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const fd = openSync(options.logFile, 'a');
   try {
@@ -31,9 +37,12 @@ export function startDetached(
       stdio: ['ignore', fd, fd],
     });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    child.once('error', () => (exited = true));
     child.unref();
     writeFileSync(options.pidFile, `${child.pid}\n`);
-    return child.pid;
+    return () => !exited;
   } finally {
     closeSync(fd);
   }
@@ -49,8 +58,12 @@ export async function startTracked(
   args: string[],
   options: { logFile: string; cwd: string; check: () => Promise<void>; timeoutMs: number },
 ): Promise<void> {
-  startDetached(command, args, { logFile: options.logFile, pidFile: tracked.pidFile, cwd: options.cwd });
-  await waitUntil(options.check, options.timeoutMs, () => runningPid(tracked) !== undefined);
+  const alive = startDetached(command, args, {
+    logFile: options.logFile,
+    pidFile: tracked.pidFile,
+    cwd: options.cwd,
+  });
+  await waitUntil(options.check, options.timeoutMs, alive);
 }
 
 /** The pid recorded in the pid file if that process is alive and still ours. */
