@@ -93,8 +93,9 @@ const REMEMBER_MARGIN_MS = 60_000;
 /** Ten minutes of an on-sale can be millions of events: give the re-publishing time. */
 const REPLAY_DEADLINE_MS = 30 * 60_000;
 
-/** Group states with no rebalance under way, and with no member. */
-const SETTLED = ['Stable', 'Empty', 'Dead'] as const;
+/** A group whose consumer has joined through its coordinator, so it may be closed (`detach`). */
+const SETTLED = ['Stable'] as const;
+/** A group with no member left. */
 const EMPTY = ['Empty', 'Dead'] as const;
 
 export function createPoisonSkip({
@@ -236,10 +237,11 @@ export function createPoisonSkip({
 
   /**
    * Step 1: stop the table's consumer and wait until its group is empty, so the offsets hold
-   * still. First waits until the group is not rebalancing: 18.16 closing a consumer that is
-   * still joining its group can abort the whole server on librdkafka's assert
-   * `!rkcg->rkcg_subscription` (a CI run on 2026-12-04 lost ClickHouse to a DETACH seconds
-   * after a restart, while the killed server's consumers had not yet left the groups).
+   * still. First waits until the group is Stable: 18.16 closing a consumer that is still
+   * joining, or has lost its coordinator, can abort the whole server on librdkafka's assert
+   * `!rkcg->rkcg_subscription` (the server's dump: the group "in state term, ... broker
+   * (none)"; CI runs on 2026-12-04 lost ClickHouse to a DETACH seconds after a restart and to
+   * test teardowns' DROPs).
    */
   async function detach(admin: Admin, { queue, group }: Target): Promise<void> {
     await waitGroup(admin, group, SETTLED, 'settle');

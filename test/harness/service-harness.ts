@@ -15,7 +15,7 @@ import { createKafka } from '../../src/clients/kafka.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/schema.js';
-import { topicNames } from '../../src/kafka/topology.js';
+import { consumerGroupOf, queueTableOf, topicNames, TOPIC_KINDS } from '../../src/kafka/topology.js';
 import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
 import { throwOnFailure } from '../../src/migrate/results.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
@@ -61,6 +61,11 @@ const HARNESS_DEFAULTS = {
  *   that had lost its group coordinator). On the local stack the harness then starts ClickHouse
  *   again, says so, and drops the database, which the restart brought back, once more: the
  *   files that run after it would otherwise fail on a server that a teardown killed.
+ *   Its dump names the state: the group "in state term, coord_id 1, broker (none)", a consumer
+ *   closed while it had no connection to its coordinator (a CI run, 2026-12-04, three times in
+ *   one `npm test`, and the restart did not save the file whose migration was running then).
+ *   So the drop first waits, up to 30 s, until the group of every attached Kafka table is
+ *   Stable: its consumer has joined through its coordinator.
  */
 export async function removeClickHouseAndTopics(target: {
   clickhouse: ClickHouseClient;
@@ -69,6 +74,8 @@ export async function removeClickHouseAndTopics(target: {
   topicPrefix: string;
 }): Promise<void> {
   const { clickhouse, admin, database, topicPrefix } = target;
+  await admin.connect();
+  await consumersJoined(clickhouse, admin, database);
   const drop = () => clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   await drop().catch(async (err: unknown) => {
     if (/timeout/i.test(String(err))) {
@@ -97,8 +104,32 @@ export async function removeClickHouseAndTopics(target: {
     );
     return;
   }
-  await admin.connect();
   await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+}
+
+/** Waits up to 30 s until the group of each attached Kafka table of `database` is Stable. */
+async function consumersJoined(clickhouse: ClickHouseClient, admin: Admin, database: string): Promise<void> {
+  const attached = await clickhouse
+    .query({
+      query: `SELECT name FROM system.tables WHERE database = '${database}' AND engine = 'Kafka'`,
+      format: 'JSONEachRow',
+    })
+    .then((r) => r.json<{ name: string }>())
+    .then((rows) => new Set(rows.map((r) => r.name)))
+    .catch(() => new Set<string>());
+  const groups = TOPIC_KINDS.filter((kind) => attached.has(queueTableOf(kind))).map((kind) =>
+    consumerGroupOf(database, kind),
+  );
+  if (groups.length === 0) return;
+  const unsettled = async () =>
+    (await admin.describeGroups(groups)).groups
+      .filter((g) => g.state !== 'Stable')
+      .map((g) => `${g.groupId} ${g.state}`);
+  const left = await eventually(unsettled, (l) => l.length === 0, 30_000, 250).catch(() => [
+    '(describe failed)',
+  ]);
+  if (left.length > 0)
+    console.warn(`[harness] dropping ${database} with consumers not joined: ${left.join(', ')}`);
 }
 
 /**
