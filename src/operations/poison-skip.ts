@@ -98,6 +98,101 @@ const SETTLED = ['Stable'] as const;
 /** A group with no member left. */
 const EMPTY = ['Empty', 'Dead'] as const;
 
+/** Offsets [from, end) of one partition. */
+export interface PartitionRange {
+  partition: number;
+  from: bigint;
+  end: bigint;
+}
+
+/**
+ * Reads [from, end) of each partition with a throwaway consumer group, handing each batch's
+ * messages in that range to `onBatch` before it fetches more (so a slow `onBatch` holds the
+ * reading back, and memory stays bounded by a batch).
+ */
+export async function readRanges(
+  kafka: Kafka,
+  topic: string,
+  ranges: PartitionRange[],
+  onBatch: (partition: number, messages: KafkaMessage[]) => Promise<void>,
+  deadlineMs = 120_000,
+): Promise<void> {
+  if (ranges.length === 0) return;
+  const groupId = `ticketpulse-operations-${randomBytes(4).toString('hex')}`;
+  const consumer = kafka.consumer({ groupId, maxBytes: 16 * 1024 * 1024 });
+  const pending = new Set(ranges.map((r) => r.partition));
+  let done!: () => void;
+  let failed!: (err: unknown) => void;
+  const finished = new Promise<void>((resolve, reject) => ((done = resolve), (failed = reject)));
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async function hand({ batch }) {
+        const range = ranges.find((r) => r.partition === batch.partition);
+        if (range === undefined || !pending.has(batch.partition)) return;
+        const inRange = batch.messages.filter(
+          (m) => BigInt(m.offset) >= range.from && BigInt(m.offset) < range.end,
+        );
+        try {
+          if (inRange.length > 0) await onBatch(batch.partition, inRange);
+        } catch (err) {
+          failed(err);
+          return;
+        }
+        const last = batch.messages.at(-1);
+        if (last !== undefined && BigInt(last.offset) + 1n >= range.end) {
+          pending.delete(batch.partition);
+          if (pending.size === 0) done();
+        }
+      },
+    });
+    for (const r of ranges) consumer.seek({ topic, partition: r.partition, offset: String(r.from) });
+    await withDeadline(finished, deadlineMs, `reading ${topic} did not finish in ${deadlineMs / 1000} s`);
+  } finally {
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Publishes [from, end) of each partition again, to the same partition, batch by batch; the
+ * number of messages per partition. What a redelivery is to a Kafka table: the same records
+ * read again.
+ */
+export async function republishRanges(
+  kafka: Kafka,
+  topic: string,
+  ranges: PartitionRange[],
+  deadlineMs = 120_000,
+): Promise<Map<number, number>> {
+  const counts = new Map(ranges.map((r) => [r.partition, 0]));
+  const producer = ackedProducer(kafka);
+  await producer.connect();
+  try {
+    await readRanges(
+      kafka,
+      topic,
+      ranges,
+      async (partition, messages) => {
+        await producer.send({
+          topic,
+          messages: messages.map((m) => ({ partition, key: m.key, value: m.value, headers: m.headers })),
+        });
+        counts.set(partition, counts.get(partition)! + messages.length);
+      },
+      deadlineMs,
+    );
+  } finally {
+    await producer.disconnect();
+  }
+  return counts;
+}
+
 export function createPoisonSkip({
   kafka,
   clickhouse,
@@ -121,7 +216,7 @@ export function createPoisonSkip({
     };
   }
 
-  type Range = { partition: number; from: bigint; end: bigint };
+  type Range = PartitionRange;
 
   /** Per partition, [committed, end) of what the group has not consumed. */
   async function backlog(admin: Admin, topic: string, group: string): Promise<Range[]> {
@@ -137,63 +232,11 @@ export function createPoisonSkip({
       .filter((p) => p.from < p.end);
   }
 
-  /**
-   * Reads [from, end) of each partition with a throwaway consumer group, handing each batch's
-   * messages in that range to `onBatch` before it fetches more (so a slow `onBatch` holds the
-   * reading back, and memory stays bounded by a batch).
-   */
-  async function readRanges(
-    topic: string,
-    ranges: Range[],
-    onBatch: (partition: number, messages: KafkaMessage[]) => Promise<void>,
-    deadlineMs = 120_000,
-  ): Promise<void> {
-    if (ranges.length === 0) return;
-    const groupId = `ticketpulse-operations-${randomBytes(4).toString('hex')}`;
-    const consumer = kafka.consumer({ groupId, maxBytes: 16 * 1024 * 1024 });
-    const pending = new Set(ranges.map((r) => r.partition));
-    let done!: () => void;
-    let failed!: (err: unknown) => void;
-    const finished = new Promise<void>((resolve, reject) => ((done = resolve), (failed = reject)));
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: false });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async function hand({ batch }) {
-          const range = ranges.find((r) => r.partition === batch.partition);
-          if (range === undefined || !pending.has(batch.partition)) return;
-          const inRange = batch.messages.filter(
-            (m) => BigInt(m.offset) >= range.from && BigInt(m.offset) < range.end,
-          );
-          try {
-            if (inRange.length > 0) await onBatch(batch.partition, inRange);
-          } catch (err) {
-            failed(err);
-            return;
-          }
-          const last = batch.messages.at(-1);
-          if (last !== undefined && BigInt(last.offset) + 1n >= range.end) {
-            pending.delete(batch.partition);
-            if (pending.size === 0) done();
-          }
-        },
-      });
-      for (const r of ranges) consumer.seek({ topic, partition: r.partition, offset: String(r.from) });
-      await withDeadline(finished, deadlineMs, `reading ${topic} did not finish in ${deadlineMs / 1000} s`);
-    } finally {
-      await consumer.disconnect();
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.deleteGroups([groupId]).catch(() => undefined);
-      await admin.disconnect();
-    }
-  }
-
   /** Reads [from, end) of each partition into memory (a poison scan's backlog). */
   async function readBacklog(topic: string, ranges: Range[]): Promise<Map<number, KafkaMessage[]>> {
     const read = new Map<number, KafkaMessage[]>(ranges.map((r) => [r.partition, []]));
     await readRanges(
+      kafka,
       topic,
       ranges,
       async (partition, messages) => void read.get(partition)!.push(...messages),
@@ -406,8 +449,6 @@ export function createPoisonSkip({
     );
     const admin = kafka.admin();
     await admin.connect();
-    const producer = ackedProducer(kafka);
-    await producer.connect();
     try {
       const [since, ends] = await Promise.all([
         admin.fetchTopicOffsetsByTimestamp(at.topic, fromMs),
@@ -420,19 +461,7 @@ export function createPoisonSkip({
           end: BigInt(ends.find((e) => e.partition === partition)!.high),
         }))
         .filter((r) => r.from >= 0n && r.from < r.end);
-      const counts = new Map(ranges.map((r) => [r.partition, 0]));
-      await readRanges(
-        at.topic,
-        ranges,
-        async (partition, messages) => {
-          await producer.send({
-            topic: at.topic,
-            messages: messages.map((m) => ({ partition, key: m.key, value: m.value, headers: m.headers })),
-          });
-          counts.set(partition, counts.get(partition)! + messages.length);
-        },
-        REPLAY_DEADLINE_MS,
-      );
+      const counts = await republishRanges(kafka, at.topic, ranges, REPLAY_DEADLINE_MS);
       for (const r of ranges) {
         const messages = counts.get(r.partition)!;
         report.republished.push({
@@ -444,7 +473,6 @@ export function createPoisonSkip({
         log(`p${r.partition}: offsets ${r.from}..${r.end - 1n}, ${messages} messages published again`);
       }
     } finally {
-      await producer.disconnect();
       await admin.disconnect();
     }
     return report;

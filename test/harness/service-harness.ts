@@ -83,6 +83,8 @@ export async function removeClickHouseAndTopics(target: {
       return;
     }
     if (!(await restartedAfterCrash(err))) throw err;
+    // The restart attached the database's Kafka tables again: let their consumers join first.
+    await consumersJoined(clickhouse, admin, database);
     await drop();
   });
   const gone = await eventually(

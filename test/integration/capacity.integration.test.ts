@@ -147,7 +147,7 @@ describe('capacity and pricing on the real stack', () => {
 
     it('fires nothing new when Kafka redelivers every sale or the runner runs again', async () => {
       const before = await alerts('cap-show');
-      await p.redeliverFromStart('ticket_sale', 'ticket_sales_queue');
+      await p.redeliverFromStart('ticket_sale');
       await p.waitConsumed('ticket_sale');
       for (let i = 0; i < 3; i++) await runner.runOnce();
       // A second runner, as after a restart or with two instances at once.

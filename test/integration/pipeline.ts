@@ -5,6 +5,7 @@ import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
 import { topicNames, type TopicName } from '../../src/kafka/topology.js';
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { uuid } from '../../src/sql/literals.js';
+import { republishRanges } from '../../src/operations/poison-skip.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
 import { startServiceHarness } from '../harness/service-harness.js';
 import { eventually, uniqueName } from './helpers.js';
@@ -126,18 +127,18 @@ export async function createTestPipeline(
     },
 
     /**
-     * Makes ClickHouse read a topic again from the start, as after a crash before its offsets
-     * were committed: detach the Kafka table (its consumer leaves the group), rewind the group,
-     * attach it again.
+     * Makes ClickHouse read every message of a topic again, as after a crash before its
+     * offsets were committed: publishes each partition's messages again, the same bytes to the
+     * same partition. No Kafka table is detached: an 18.16 table attached again aborted the
+     * server when a teardown dropped it (librdkafka's `!rkcg->rkcg_subscription`, CI
+     * 2026-12-04, twice, in this file's two users), taking the other files' statements with it.
      */
-    async redeliverFromStart(topic: TopicName, queueTable: string): Promise<void> {
-      await clickhouse.command({ query: `DETACH TABLE ${database}.${queueTable}` });
-      await admin.resetOffsets({
-        groupId: lag.consumerGroup(topic),
-        topic: topicNames(topicPrefix)[topic],
-        earliest: true,
-      });
-      await clickhouse.command({ query: `ATTACH TABLE ${database}.${queueTable}` });
+    async redeliverFromStart(topic: TopicName): Promise<void> {
+      const name = topicNames(topicPrefix)[topic];
+      const ranges = (await admin.fetchTopicOffsets(name))
+        .map(({ partition, low, high }) => ({ partition, from: BigInt(low), end: BigInt(high) }))
+        .filter((r) => r.from < r.end);
+      await republishRanges(base.kafka, name, ranges);
     },
   };
 }
