@@ -4,6 +4,8 @@
  * (as `npm run migrate`), then `createService` on a free port. No second wiring: what a test
  * needs differently it sets through the environment (`env`), as an operator would.
  */
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Kafka } from 'kafkajs';
 import { pino } from 'pino';
@@ -140,18 +142,44 @@ async function consumersJoined(clickhouse: ClickHouseClient, admin: Admin, datab
  */
 async function restartedAfterCrash(err: unknown): Promise<boolean> {
   if (process.env.CLICKHOUSE_URL) return false;
-  const server = clickHouseService(stackDirs());
-  const down = await server.probe.check().then(
-    () => false,
-    () => true,
-  );
-  if (!down) return false;
-  console.warn(
-    `[harness] ClickHouse died during a teardown (${String(err)}); starting it again. ` +
-      'See its log (npm run stack -- logs clickhouse) for the cause.',
-  );
-  await server.start((line) => console.warn(`[harness] ${line}`));
-  return true;
+  const dirs = stackDirs();
+  const server = clickHouseService(dirs);
+  const isDown = () =>
+    server.probe.check().then(
+      () => false,
+      () => true,
+    );
+  if (!(await isDown())) return false;
+  // Files in other workers see the same crash: one of them starts the server, the others wait
+  // for it (two at once left a server the stack did not track on the port, CI 2026-12-04).
+  const release = await restartLock(join(dirs.run, 'clickhouse-restart.lock'));
+  try {
+    if (!(await isDown())) return true;
+    console.warn(
+      `[harness] ClickHouse died during a teardown (${String(err)}); starting it again. ` +
+        'See its log (npm run stack -- logs clickhouse) for the cause.',
+    );
+    await server.start((line) => console.warn(`[harness] ${line}`));
+    return true;
+  } finally {
+    release();
+  }
+}
+
+/** An exclusive lock file across processes; a lock older than 2 minutes is taken as stale. */
+async function restartLock(file: string): Promise<() => void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      closeSync(openSync(file, 'wx'));
+      return () => rmSync(file, { force: true });
+    } catch {
+      const age = Date.now() - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 120_000) rmSync(file, { force: true });
+      if (Date.now() > deadline) throw new Error(`${file} held for 3 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 /** Migrates and starts the service; `close()` stops it and drops its databases and topics. */
