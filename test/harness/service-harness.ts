@@ -19,7 +19,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/schema.js';
 import { consumerGroupOf, queueTableOf, topicNames, TOPIC_KINDS } from '../../src/kafka/topology.js';
 import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
-import { throwOnFailure } from '../../src/migrate/results.js';
+import { throwOnFailure, type MigrationResult } from '../../src/migrate/results.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
 import { createService } from '../../src/service.js';
 import { eventually } from '../integration/helpers.js';
@@ -156,7 +156,7 @@ async function restartedAfterCrash(err: unknown): Promise<boolean> {
   try {
     if (!(await isDown())) return true;
     console.warn(
-      `[harness] ClickHouse died during a teardown (${String(err)}); starting it again. ` +
+      `[harness] ClickHouse is down (${String(err)}); starting it again. ` +
         'See its log (npm run stack -- logs clickhouse) for the cause.',
     );
     await server.start((line) => console.warn(`[harness] ${line}`));
@@ -164,6 +164,28 @@ async function restartedAfterCrash(err: unknown): Promise<boolean> {
   } finally {
     release();
   }
+}
+
+/**
+ * When `message` says the connection to the local stack's ClickHouse broke, waits until it
+ * answers again, starting it if no other file did; false for any other failure.
+ */
+async function backAfterCrash(message: string): Promise<boolean> {
+  if (process.env.CLICKHOUSE_URL || !/socket hang up|ECONNREFUSED|ECONNRESET/.test(message)) return false;
+  const server = clickHouseService(stackDirs());
+  await restartedAfterCrash(new Error(message));
+  const up = await eventually(
+    () =>
+      server.probe.check().then(
+        () => true,
+        () => false,
+      ),
+    (ok) => ok,
+    120_000,
+    500,
+  );
+  if (up) console.warn(`[harness] ClickHouse went away under a migration (${message}); running it again`);
+  return up;
 }
 
 /** An exclusive lock file across processes; a lock older than 2 minutes is taken as stale. */
@@ -219,7 +241,30 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
 
   try {
     await admin.connect();
-    throwOnFailure(await runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate'));
+    // Another file's teardown can take 18.16 down under this migration (see
+    // removeClickHouseAndTopics): once it is back, the migrations run again (each is a no-op
+    // once applied, and a failed one runs again whole). Up to 3 tries: a pooled socket of the
+    // old server can fail the first statement after the restart.
+    const migrate = () =>
+      runMigrators(createMigrators(config, { pool, clickhouse }), 'migrate').catch(
+        (err: unknown): MigrationResult[] => [
+          {
+            target: 'clickhouse',
+            file: '(migrator)',
+            status: 'failed',
+            statements: 0,
+            duration_ms: 0,
+            error: { statement: '', code: 'thrown', message: String(err) },
+          },
+        ],
+      );
+    let results = await migrate();
+    for (let attempt = 1; attempt < 3; attempt++) {
+      const failed = results.find((r) => r.status === 'failed');
+      if (!failed || !(await backAfterCrash(JSON.stringify(failed)))) break;
+      results = await migrate();
+    }
+    throwOnFailure(results);
     if (!service.app) throw new Error(`the roles ${config.TICKETPULSE_ROLES.join(',')} serve no HTTP app`);
     await service.start();
   } catch (err) {
