@@ -6,6 +6,8 @@ import type { TrafficStats } from './traffic.js';
 export interface Reconciliation {
   acknowledged: number;
   found: number;
+  /** Up to 20 acknowledged ids the raw tables do not hold. */
+  missing: string[];
   /** Extra copies of ids in the raw tables (count − distinct). */
   rawDuplicates: number;
   /** Orders and interactions the per-minute aggregates hold beyond the acknowledged ones. */
@@ -77,6 +79,7 @@ export function createReconciler(clickhouse: ClickHouseClient, database: string)
     return {
       acknowledged: acknowledged.length,
       found: acknowledged.filter((id) => present.has(id)).length,
+      missing: acknowledged.filter((id) => !present.has(id)).slice(0, 20),
       rawDuplicates,
       aggregateDuplicates:
         Math.max(0, aggregatedOrders - foundSales) + Math.max(0, aggregatedInteractions - foundInteractions),
