@@ -106,6 +106,24 @@ export interface PartitionRange {
 }
 
 /**
+ * Per partition, from the first offset at `sinceMs` (or the log start) to the log end now;
+ * partitions with nothing in that range are left out.
+ */
+export async function topicRanges(admin: Admin, topic: string, sinceMs?: number): Promise<PartitionRange[]> {
+  const [starts, ends] = await Promise.all([
+    sinceMs === undefined ? undefined : admin.fetchTopicOffsetsByTimestamp(topic, sinceMs),
+    admin.fetchTopicOffsets(topic),
+  ]);
+  return ends
+    .map(({ partition, low, high }) => ({
+      partition,
+      from: BigInt(starts?.find((p) => p.partition === partition)?.offset ?? low),
+      end: BigInt(high),
+    }))
+    .filter((r) => r.from >= 0n && r.from < r.end);
+}
+
+/**
  * Reads [from, end) of each partition with a throwaway consumer group, handing each batch's
  * messages in that range to `onBatch` before it fetches more (so a slow `onBatch` holds the
  * reading back, and memory stays bounded by a batch).
@@ -216,10 +234,8 @@ export function createPoisonSkip({
     };
   }
 
-  type Range = PartitionRange;
-
   /** Per partition, [committed, end) of what the group has not consumed. */
-  async function backlog(admin: Admin, topic: string, group: string): Promise<Range[]> {
+  async function backlog(admin: Admin, topic: string, group: string): Promise<PartitionRange[]> {
     const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     return ends
@@ -233,7 +249,7 @@ export function createPoisonSkip({
   }
 
   /** Reads [from, end) of each partition into memory (a poison scan's backlog). */
-  async function readBacklog(topic: string, ranges: Range[]): Promise<Map<number, KafkaMessage[]>> {
+  async function readBacklog(topic: string, ranges: PartitionRange[]): Promise<Map<number, KafkaMessage[]>> {
     const read = new Map<number, KafkaMessage[]>(ranges.map((r) => [r.partition, []]));
     await readRanges(
       kafka,
@@ -270,7 +286,7 @@ export function createPoisonSkip({
    */
   type Target = ReturnType<typeof target>;
   interface Finding {
-    range: Range;
+    range: PartitionRange;
     poison: PoisonReport['poison'];
     /** The good records between the committed offset and the last bad one. */
     keep: KafkaMessage[];
@@ -296,7 +312,7 @@ export function createPoisonSkip({
   /** Step 2: what ClickHouse cannot read in one partition's backlog, and what to keep. */
   async function find(
     checker: Awaited<ReturnType<typeof createPoisonCheck>>,
-    range: Range,
+    range: PartitionRange,
     messages: KafkaMessage[],
   ): Promise<Finding | undefined> {
     const raws = messages.map((m) => m.value?.toString('utf8') ?? '');
@@ -450,17 +466,7 @@ export function createPoisonSkip({
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const [since, ends] = await Promise.all([
-        admin.fetchTopicOffsetsByTimestamp(at.topic, fromMs),
-        admin.fetchTopicOffsets(at.topic),
-      ]);
-      const ranges = since
-        .map(({ partition, offset }) => ({
-          partition,
-          from: BigInt(offset),
-          end: BigInt(ends.find((e) => e.partition === partition)!.high),
-        }))
-        .filter((r) => r.from >= 0n && r.from < r.end);
+      const ranges = await topicRanges(admin, at.topic, fromMs);
       const counts = await republishRanges(kafka, at.topic, ranges, REPLAY_DEADLINE_MS);
       for (const r of ranges) {
         const messages = counts.get(r.partition)!;

@@ -5,7 +5,7 @@ import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
 import { topicNames, type TopicName } from '../../src/kafka/topology.js';
 import { createFraudRuleRunner } from '../../src/fraud/rule-runner.js';
 import { uuid } from '../../src/sql/literals.js';
-import { republishRanges } from '../../src/operations/poison-skip.js';
+import { republishRanges, topicRanges } from '../../src/operations/poison-skip.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
 import { startServiceHarness } from '../harness/service-harness.js';
 import { eventually, uniqueName } from './helpers.js';
@@ -135,9 +135,7 @@ export async function createTestPipeline(
      */
     async redeliverFromStart(topic: TopicName): Promise<void> {
       const name = topicNames(topicPrefix)[topic];
-      const ranges = (await admin.fetchTopicOffsets(name))
-        .map(({ partition, low, high }) => ({ partition, from: BigInt(low), end: BigInt(high) }))
-        .filter((r) => r.from < r.end);
+      const ranges = await topicRanges(admin, name);
       await republishRanges(base.kafka, name, ranges);
     },
   };
