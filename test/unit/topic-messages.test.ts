@@ -17,18 +17,30 @@ function accept(record: unknown): AcceptedEvent {
 describe('topic messages', () => {
   it("gives each key the partition kafkajs's default partitioner gives it as a keyed message", () => {
     const kafkajs = Partitioners.DefaultPartitioner();
-    const metadata = Array.from({ length: 6 }, (_, partitionId) => ({
-      partitionId,
-      leader: 1,
-      replicas: [1],
-      isr: [1],
-      offlineReplicas: [],
-      partitionErrorCode: 0,
-    }));
-    for (const key of ['user-1', 'user-2', 'ü-ñ', '', 'x'.repeat(300)]) {
-      expect(partitionOf('t', key, 6)).toBe(
-        kafkajs({ topic: 't', partitionMetadata: metadata, message: { key, value: 'v' } }),
-      );
+    const metadata = (partitions: number) =>
+      Array.from({ length: partitions }, (_, partitionId) => ({
+        partitionId,
+        leader: 1,
+        replicas: [1],
+        isr: [1],
+        offlineReplicas: [],
+        partitionErrorCode: 0,
+      }));
+    // Keys of every length up to 40 (each tail of the 4-byte loop), non-ASCII and surrogate
+    // pairs among them, and keys longer than the encoder's first buffer.
+    const alphabet = ['a', 'Z', '0', '-', 'ü', 'ñ', '東', '😀', '\u0000', '~'];
+    let seed = 20261207;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const generated = Array.from({ length: 2000 }, (_, i) =>
+      Array.from({ length: i % 41 }, () => alphabet[next() % alphabet.length]).join(''),
+    );
+    const keys = ['user-1', 'user-2', 'ü-ñ', '', 'x'.repeat(300), '東'.repeat(200), ...generated];
+    for (const partitions of [1, 6, 7, 12]) {
+      for (const key of keys) {
+        expect(partitionOf('t', key, partitions)).toBe(
+          kafkajs({ topic: 't', partitionMetadata: metadata(partitions), message: { key, value: 'v' } }),
+        );
+      }
     }
   });
 
