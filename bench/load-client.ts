@@ -86,15 +86,23 @@ function request(tag: string): { body: string; sales: number } {
 const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
 const headers = { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' };
 
-/** POSTs `body` and resolves with the status once the answer has been read. */
-function post(url: string, body: string): Promise<number> {
+/**
+ * POSTs `body` and resolves with the status once the answer has been read. A kept-alive socket
+ * the server closed just as the request went out fails with ECONNRESET before any answer; that
+ * request is sent once more on a new socket (Node's documented pattern, `req.reusedSocket`). The
+ * ids are the same, so the API's dedup counts it once either way.
+ */
+function post(url: string, body: string, retried = false): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: 'POST', agent, headers }, (res) => {
       res.on('data', () => undefined);
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(post(url, body, true));
+      else reject(err);
+    });
     req.end(body);
   });
 }
