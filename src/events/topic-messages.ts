@@ -31,14 +31,14 @@ export interface KeyedCells {
 }
 
 /**
- * The partition kafkajs's default partitioner gives `key` on a topic of `partitions` partitions:
+ * The partition kafkajs's default partitioner gives `key` on any topic of `partitions` partitions:
  * the positive part of the key's murmur2 hash (Kafka's Java client 0.10.2, seed 0x9747b28c)
  * modulo the partition count. Computed here with 32-bit integer arithmetic: kafkajs's own
  * murmur2 multiplies 64-bit `Long` objects and its partitioner filters the partition list on
- * every call, which cost the API about 1.2 µs of its 15-17 µs per event (a CPU profile at
- * 20,000 events/s). test/unit/topic-messages.test.ts checks it against kafkajs for many keys.
+ * every call, which cost the API 1.6 µs of the 15 µs per event its main thread spent (a CPU
+ * profile at 20,000 events/s). test/unit/topic-messages.test.ts checks it against kafkajs for many keys.
  */
-export function partitionOf(_topic: string, key: string, partitions: number): number {
+export function partitionOf(key: string, partitions: number): number {
   return (murmur2(utf8(key)) & 0x7fffffff) % partitions;
 }
 
@@ -94,14 +94,13 @@ export function batchText(columns: readonly string[], events: readonly KeyedCell
  * it (0.6 µs per event in the API's profile), a Buffer's not at all.
  */
 export function packEvents(
-  topic: string,
   columns: readonly string[],
   events: readonly KeyedCells[],
   partitions: number,
 ): Message[] {
   const byPartition = new Map<number, KeyedCells[]>();
   for (const event of events) {
-    const partition = partitionOf(topic, event.key, partitions);
+    const partition = partitionOf(event.key, partitions);
     let list = byPartition.get(partition);
     if (list === undefined) byPartition.set(partition, (list = []));
     list.push(event);

@@ -143,7 +143,7 @@ export function batchByTopic(
   }
   const batches: TopicMessages[] = Array.from(byType, ([type, list]) => ({
     topic: topics[type],
-    messages: packEvents(topics[type], COLUMNS[type], list, PARTITIONS[type]),
+    messages: packEvents(COLUMNS[type], list, PARTITIONS[type]),
   }));
   if (rejected.length > 0) {
     batches.push({

@@ -37,7 +37,7 @@ describe('topic messages', () => {
     const keys = ['user-1', 'user-2', 'ü-ñ', '', 'x'.repeat(300), '東'.repeat(200), ...generated];
     for (const partitions of [1, 6, 7, 12]) {
       for (const key of keys) {
-        expect(partitionOf('t', key, partitions)).toBe(
+        expect(partitionOf(key, partitions)).toBe(
           kafkajs({ topic: 't', partitionMetadata: metadata(partitions), message: { key, value: 'v' } }),
         );
       }
@@ -67,12 +67,12 @@ describe('topic messages', () => {
     const events = Array.from({ length: 500 }, (_, i) =>
       accept(ticketSale({}, { user_id: `user-${i % 37}` })),
     );
-    const messages = packEvents('t', COLUMNS.ticket_sale, events, 6);
+    const messages = packEvents(COLUMNS.ticket_sale, events, 6);
     expect(new Set(messages.map((m) => m.partition)).size).toBe(messages.length);
     const ids: string[] = [];
     for (const message of messages) {
       const batch = JSON.parse(String(message.value)) as { id: string[]; user_id: string[] };
-      batch.user_id.forEach((user) => expect(partitionOf('t', user, 6)).toBe(message.partition));
+      batch.user_id.forEach((user) => expect(partitionOf(user, 6)).toBe(message.partition));
       const positions = batch.id.map((id) => events.findIndex((e) => e.id === id));
       expect(positions).toEqual([...positions].sort((a, b) => a - b));
       ids.push(...batch.id);
@@ -89,7 +89,7 @@ describe('topic messages', () => {
         ),
       ),
     );
-    const messages = packEvents('t', COLUMNS.ticket_sale, events, 6);
+    const messages = packEvents(COLUMNS.ticket_sale, events, 6);
     expect(messages.length).toBeGreaterThan(2);
     expect(new Set(messages.map((m) => m.partition)).size).toBe(1);
     const ids = messages.flatMap((m) => {
