@@ -17,8 +17,8 @@
  *    own show. Per minute: events/s acknowledged, messages behind (ClickHouse's consumer groups
  *    on the three event topics), freshness p50/p95 (202 until the request's sales are all in
  *    sales_per_minute), the fraud runner's lag, parts created per second and the merge backlog,
- *    and CPU microseconds per acknowledged event of the API processes, the broker, ClickHouse
- *    and the load clients, from /proc.
+ *    CPU microseconds per acknowledged event of the API processes, the broker, ClickHouse and
+ *    the load clients, from /proc, and the minute's biggest merge (system.merges every 2 s).
  * 4. Burst: `--burst` sales for one show, posted by two clients of 1,000 per request as fast as
  *    they can; printed per second: acknowledged, counted in sales_per_minute, messages behind;
  *    then how long after the last 202 every acknowledged sale was counted.
@@ -238,6 +238,40 @@ async function partsState(): Promise<{ inserted: number; merges: number; mostAct
   };
 }
 
+/**
+ * The biggest merge of the database seen in each minute, sampled every 2 s from system.merges:
+ * a minute whose freshness jumps while the consumers keep up has had its cores taken by
+ * something inside ClickHouse, and a merge of a large part is the first suspect.
+ */
+function mergeSampler(started: number, minutes: number) {
+  const biggest: ({ table: string; bytes: number } | undefined)[] = Array.from({ length: minutes });
+  let running = true;
+  const done = (async function sampleMerges() {
+    while (running) {
+      const rows = await query<{ table: string; bytes: string }>(
+        `SELECT table, total_size_bytes_compressed AS bytes FROM system.merges WHERE database = '${database}'`,
+      ).catch(() => []);
+      const minute = Math.min(minutes - 1, Math.floor((Date.now() - started) / 60_000));
+      for (const row of rows) {
+        const bytes = Number(row.bytes);
+        if (bytes > (biggest[minute]?.bytes ?? -1)) biggest[minute] = { table: row.table, bytes };
+      }
+      await sleep(2000);
+    }
+  })();
+  return {
+    /** The biggest merge of minute `m`, as `table MB`, or `-`. */
+    of: (m: number) => {
+      const merge = biggest[m];
+      return merge ? `${merge.table} ${(merge.bytes / 2 ** 20).toFixed(0)} MB` : '-';
+    },
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
 async function behind(): Promise<number> {
   let sum = 0;
   for (const topic of EVENT_TOPICS) sum += await lag.messagesBehind(topic);
@@ -345,11 +379,12 @@ async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult
     `\n${rate.toLocaleString('en')} events/s offered (${opts.mix}), ${opts.batch} per request, ${opts.api} API processes, ${opts.clients} clients, ${minutes} min`,
   );
   log(
-    'minute | acked/s | behind (msgs) | fresh p50 | fresh p95 | runner lag | parts/s | merges | most parts | µs/event: API | broker | ClickHouse | clients | CH RSS',
+    'minute | acked/s | behind (msgs) | fresh p50 | fresh p95 | runner lag | parts/s | merges | most parts | µs/event: API | broker | ClickHouse | clients | CH RSS | biggest merge',
   );
   log(
-    '------ | ------- | ------------- | --------- | --------- | ---------- | ------- | ------ | ---------- | ------------- | ------ | ---------- | ------- | ------',
+    '------ | ------- | ------------- | --------- | --------- | ---------- | ------- | ------ | ---------- | ------------- | ------ | ---------- | ------- | ------ | -------------',
   );
+  const merges = mergeSampler(started, minutes);
   const apiPids = () => apis.map((a) => a.pid());
   const clientPids = () => clients.map((c) => c.pid());
   let cpu = {
@@ -402,6 +437,7 @@ async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult
           .toFixed(1)
           .padStart(7),
         `${(procUsage(clickhousePid).rssBytes / 2 ** 30).toFixed(2)} GiB`,
+        merges.of(m),
       ].join(' | '),
     );
     cpu = now;
@@ -410,6 +446,7 @@ async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult
   await Promise.all(clients.map((c) => c.done));
   sending = false;
   await poller;
+  await merges.stop();
   if (failures > 0) log(`(${failures} requests failed or were not 202)`);
   return result;
 }
