@@ -5,19 +5,19 @@
 // Why the split: every integration file has a ClickHouse database, topic prefix and Postgres
 // database of its own (test/harness), so those files run side by side, MAX_WORKERS at a time
 // with the unit files. Files that change what the others share (they stop a service of the
-// stack), time what a user sees against a budget (a browser, 2 s to the page), or can take the
+// stack), start a browser (Chromium takes the cores the others wait on), or can take the
 // stack's ClickHouse down (they DETACH and ATTACH a Kafka table) run afterwards, one at a time,
 // alone: they are SERIAL below, and a file joins that list for one of those three reasons only.
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that stop a service of the stack, time a browser page, or re-attach a Kafka table: run
+ * Files that stop a service of the stack, start a browser, or re-attach a Kafka table: run
  * alone, after the rest.
  */
 const SERIAL = [
   // Stops the stack's Kafka broker: every other file's producer and Kafka tables would stall.
   'test/integration/ingest-kafka-outage.integration.test.ts',
-  // Chromium plus a 2 s budget from the 202 to the page: it must not share the 2 cores.
+  // Chromium: a browser beside two workers starves the stack the others wait on.
   'test/integration/dashboard.integration.test.ts',
   // DETACHes and ATTACHes ticket_sales_queue to make a loss on purpose. 18.16 closing a Kafka
   // table attached again (at the teardown's DROP) aborted the server in CI runs (librdkafka's
