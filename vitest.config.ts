@@ -36,8 +36,8 @@ const integration = {
   globalSetup: ['test/integration/global-setup.ts'],
   testTimeout: 60_000,
   // A teardown (test/harness removeClickHouseAndTopics) may wait 30 s for consumer groups, drop
-  // the views and Kafka tables one by one, then wait up to 25 s for the database to go: one
-  // dashboard teardown beside another CI run outlasted 60 s.
+  // the Kafka tables and their views, then wait up to 25 s for the database to go: one dashboard
+  // teardown beside another CI run outlasted 60 s.
   hookTimeout: 150_000,
 };
 
