@@ -4,10 +4,11 @@
  * cross-version query test, schemathesis (an OpenAPI fuzzer) for the contract test, Debian's
  * Chromium for the dashboard's browser test, and Debian's prometheus package: promtool for the
  * alert rules' unit tests, the server for the tests that evaluate the rules against the running
- * service.
+ * service; and the validators of docker-compose.yml and deploy/kubernetes/ (scripts/deploy-tools.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ensureDeployTools } from './deploy-tools.js';
 import { aptInstall } from './stack/apt.js';
 import { hasCommand } from './stack/processes.js';
 
@@ -62,4 +63,14 @@ if (!hasCommand('promtool') || !hasCommand('prometheus')) {
     );
     process.exit(1);
   }
+}
+
+// test/unit/deploy.test.ts runs docker compose and kubeconform on the deployment descriptions.
+try {
+  ensureDeployTools((line) => console.log(`[test] ${line}`));
+} catch (err) {
+  console.error(
+    `[test] could not install the deployment validators; test/unit/deploy.test.ts needs them: ${String(err)}`,
+  );
+  process.exit(1);
 }
