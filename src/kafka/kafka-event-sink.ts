@@ -5,11 +5,11 @@
  * cannot (the broker refuses the batch as too large, or for another permanent reason) is a
  * SinkRejectedError. Either way nothing counts as accepted.
  */
-import { CompressionTypes, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import { classifyKafkaError } from './kafka-errors.js';
 import type { EventType } from '../events/envelope.js';
 import { COLUMNS } from '../events/registry.js';
-import { packEvents } from '../events/topic-messages.js';
+import { packEvents, partitionOf } from '../events/topic-messages.js';
 import { PARTITIONS, topicNames, type TopicName } from './topology.js';
 import type { AcceptedEvent } from '../events/validate-event.js';
 import {
@@ -88,12 +88,16 @@ export function createKafkaEventSink({
       });
       try {
         const send = ensureConnected().then(() =>
-          producer.sendBatch({
-            acks: -1,
-            timeout: timeoutMs,
-            compression: CompressionTypes.GZIP,
+          sendUntilAcknowledged(
+            (pending) =>
+              producer.sendBatch({
+                acks: -1,
+                timeout: timeoutMs,
+                compression: CompressionTypes.GZIP,
+                topicMessages: pending,
+              }),
             topicMessages,
-          }),
+          ),
         );
         // The bytes stay counted until Kafka settles the send, even after the deadline.
         void send.then(
@@ -118,6 +122,44 @@ export function createKafkaEventSink({
       }
     },
   };
+}
+
+/** Sends of one batch before its unacknowledged partitions count as a failure (503). */
+const MAX_SENDS = 5;
+
+/**
+ * Sends `batch`, then again the messages of every partition no broker acknowledged, until all
+ * are. kafkajs 2.2.4 can resolve a send without having sent some partitions' messages at all:
+ * when a broker fails mid-send, its retry sends only to the brokers that have not answered yet,
+ * so the partitions whose leadership moved to a broker that already answered are dropped, with
+ * no error (tulios/kafkajs issue 1303). On the cluster topology, a broker killed before a send
+ * of 30 keyed messages lost 8 of them that way (test/integration/cluster-topology). Every
+ * message here names its partition, so the missing ones are known; a message both written and
+ * sent again is read twice, which the streams' dedup by id absorbs (the quarantine keeps both
+ * copies, as it does for any retried send).
+ */
+export async function sendUntilAcknowledged(
+  send: (pending: TopicMessages[]) => Promise<RecordMetadata[]>,
+  batch: TopicMessages[],
+): Promise<void> {
+  let pending = batch;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    if (attempt > MAX_SENDS) {
+      const partitions = pending.flatMap((t) => t.messages.map((m) => `${t.topic}[${m.partition}]`));
+      throw new SinkUnavailableError(
+        `Kafka did not acknowledge ${[...new Set(partitions)].join(', ')} after ${MAX_SENDS} sends`,
+      );
+    }
+    const acknowledged = new Set(
+      (await send(pending)).filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\0${r.partition}`),
+    );
+    pending = pending
+      .map((t) => ({
+        ...t,
+        messages: t.messages.filter((m) => !acknowledged.has(`${t.topic}\0${m.partition}`)),
+      }))
+      .filter((t) => t.messages.length > 0);
+  }
 }
 
 /**
@@ -148,8 +190,11 @@ export function batchByTopic(
   if (rejected.length > 0) {
     batches.push({
       topic: topics.rejected,
+      // Each message names its partition (kafkajs's own choice for the key), so that
+      // sendUntilAcknowledged knows which partitions a send must be acknowledged for.
       messages: rejected.map((record) => ({
         key: record.id ?? undefined,
+        partition: partitionOf(record.id ?? '', PARTITIONS.rejected),
         value: JSON.stringify(quarantineRow(record)),
       })),
     });

@@ -3,7 +3,7 @@
 // bound the API answers 503 `overloaded` at once instead of queueing more; once the broker
 // settles the sends, requests are accepted again. The producer is a fake here: the logic under
 // test is above it (test/integration/ingest-kafka-outage.integration.test.ts has the real one).
-import type { Producer } from 'kafkajs';
+import type { Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createKafkaEventSink } from '../../src/kafka/kafka-event-sink.js';
 import { ticketSale } from '../fixtures/events.js';
@@ -17,7 +17,21 @@ function stuckProducer() {
     events: { DISCONNECT: 'producer.disconnect' },
     on: () => () => undefined,
     connect: async () => undefined,
-    sendBatch: () => new Promise<void>((resolve) => pending.push(resolve)),
+    // Settles as kafkajs does: one acknowledgement per partition sent to.
+    sendBatch: (batch: ProducerBatch) =>
+      new Promise<RecordMetadata[]>((resolve) =>
+        pending.push(() =>
+          resolve(
+            (batch.topicMessages ?? []).flatMap((t) =>
+              [...new Set(t.messages.map((m) => m.partition!))].map((partition) => ({
+                topicName: t.topic,
+                partition,
+                errorCode: 0,
+              })),
+            ),
+          ),
+        ),
+      ),
   } as unknown as Producer;
   return { producer, release: () => pending.splice(0).forEach((resolve) => resolve()), pending };
 }
