@@ -5,20 +5,24 @@
 // Why the split: every integration file has a ClickHouse database, topic prefix and Postgres
 // database of its own (test/harness), so those files run side by side, MAX_WORKERS at a time
 // with the unit files. Files that change what the others share (they stop a service of the
-// stack), start a browser (Chromium takes the cores the others wait on), or can take the
-// stack's ClickHouse down (they DETACH and ATTACH a Kafka table) run afterwards, one at a time,
-// alone: they are SERIAL below, and a file joins that list for one of those three reasons only.
+// stack), start a browser or the cluster topology (Chromium, or eight more servers, take the
+// cores the others wait on), or can take the stack's ClickHouse down (they DETACH and ATTACH a
+// Kafka table) run afterwards, one at a time, alone: they are SERIAL below, and a file joins
+// that list for one of those reasons only.
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that stop a service of the stack, start a browser, or re-attach a Kafka table: run
- * alone, after the rest.
+ * Files that stop a service of the stack, start a browser or the cluster, or re-attach a Kafka
+ * table: run alone, after the rest.
  */
 const SERIAL = [
   // Stops the stack's Kafka broker: every other file's producer and Kafka tables would stall.
   'test/integration/ingest-kafka-outage.integration.test.ts',
   // Chromium: a browser beside two workers starves the stack the others wait on.
   'test/integration/dashboard.integration.test.ts',
+  // Starts the cluster topology (three brokers, four ClickHouse servers, ZooKeeper) and kills a
+  // broker: eight more servers beside the workers would starve the stack the others wait on.
+  'test/integration/cluster-topology.integration.test.ts',
   // DETACHes and ATTACHes ticket_sales_queue to make a loss on purpose. 18.16 closing a Kafka
   // table attached again (at the teardown's DROP) aborted the server in CI runs (librdkafka's
   // `!rkcg->rkcg_subscription`); the harness starts it again, but the files beside it failed.

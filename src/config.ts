@@ -54,6 +54,16 @@ export const schema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, 'may contain letters, digits, dot, underscore and dash')
     .default('')
     .describe('Prefix for every topic name (`events.ticket_sale`, ...); tests use their own.'),
+  KAFKA_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(9)
+    .default(1)
+    .describe(
+      'Replicas of each topic `npm run migrate` creates; min.insync.replicas is 2 when this is 2 ' +
+        'or more. 3 on the cluster topology (`npm run stack -- env --topology cluster`).',
+    ),
   CLICKHOUSE_URL: z
     .string()
     .url()

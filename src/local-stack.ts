@@ -35,6 +35,50 @@ export function stackPorts(offset: number): StackPorts {
  */
 export const stackPortOffset = z.coerce.number().int().min(0).max(40_000).default(0);
 
+/**
+ * The cluster topology (`npm run stack -- up --topology cluster`): three Kafka brokers, one
+ * ZooKeeper and ClickHouse as 2 shards × 2 replicas, on ports of their own so it can run beside
+ * the single-node stack (Postgres and InfluxDB are the single-node ones). Moved by the same offset.
+ */
+const CLUSTER_BASE_PORTS = {
+  /** Broker n (1-3) listens on kafka + n - 1, its controller on kafkaController + n - 1. */
+  kafka: 19101,
+  kafkaController: 19111,
+  zookeeper: 12181,
+  /** Replica n (1-4: s1r1, s1r2, s2r1, s2r2) adds n - 1 to each. */
+  clickhouseHttp: 18131,
+  clickhouseNative: 19031,
+  clickhouseInterserver: 19041,
+} as const;
+
+export type ClusterPorts = Record<keyof typeof CLUSTER_BASE_PORTS, number>;
+
+export function clusterPorts(offset: number): ClusterPorts {
+  const moved = Object.entries(CLUSTER_BASE_PORTS).map(([name, base]) => [name, base + offset]);
+  return Object.fromEntries(moved) as ClusterPorts;
+}
+
+/** The cluster's shape: brokers, and ClickHouse replicas by shard. */
+export const CLUSTER_SHAPE = {
+  brokers: 3,
+  shards: 2,
+  replicasPerShard: 2,
+  /** The name in remote_servers, and CLICKHOUSE_CLUSTER for `ON CLUSTER` in migrations. */
+  name: 'ticketpulse',
+} as const;
+
+/** The service variables that point the service at the cluster topology's nodes. */
+export function clusterServiceDefaults(ports: ClusterPorts, stack: StackPorts) {
+  const brokers = Array.from({ length: CLUSTER_SHAPE.brokers }, (_, i) => `127.0.0.1:${ports.kafka + i}`);
+  return {
+    ...stackServiceDefaults(stack),
+    KAFKA_BROKERS: brokers.join(','),
+    CLICKHOUSE_URL: `http://127.0.0.1:${ports.clickhouseHttp}`,
+    KAFKA_REPLICATION_FACTOR: String(CLUSTER_SHAPE.brokers),
+    CLICKHOUSE_CLUSTER: CLUSTER_SHAPE.name,
+  };
+}
+
 /** The service addresses of the local stack on these ports: the defaults when unset. */
 export function stackServiceDefaults(ports: StackPorts) {
   return {

@@ -5,35 +5,68 @@
  */
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackPorts } from '../../src/local-stack.js';
 import { createClickHouse } from '../../src/clients/clickhouse.js';
 import { clickHouseProbe } from '../../src/health/probes.js';
 import { aptInstall } from './apt.js';
 import { assertPortsFree, hasCommand, runningPid, startTracked, stopTracked } from './processes.js';
 import { REPO_ROOT, type StackDirs, type StackService } from './service.js';
 
+/** One ClickHouse server of the stack: its name, folder and ports, and what it adds to the config. */
+export interface ClickHouseNode {
+  name: string;
+  role: string;
+  home: string;
+  httpPort: number;
+  nativePort: number;
+  /** XML inside <yandex> for a cluster node: interserver port, macros, remote_servers, ZooKeeper. */
+  clusterConfig?: string;
+  extraPorts?: number[];
+}
+
 /**
- * `profileOverrides` replaces settings of the default profile for this start only (written to
- * users.d/zz-overrides.xml); bench/freshness uses it to measure ClickHouse's default flush.
+ * The single-node stack's server. `profileOverrides` replaces settings of the default profile
+ * for this start only (written to users.d/zz-overrides.xml); bench/freshness uses it to measure
+ * ClickHouse's default flush.
  */
 export function clickHouseService(
   dirs: StackDirs,
   options: { profileOverrides?: Record<string, string> } = {},
 ): StackService {
   const { ports } = dirs;
-  const home = join(dirs.root, 'clickhouse');
+  return clickHouseNodeService(
+    dirs,
+    {
+      name: 'clickhouse',
+      role: 'server',
+      home: join(dirs.root, 'clickhouse'),
+      httpPort: ports.clickhouseHttp,
+      nativePort: ports.clickhouseNative,
+    },
+    options,
+  );
+}
+
+/** A server of the stack's ClickHouse: the single one, or a replica of the cluster. */
+export function clickHouseNodeService(
+  dirs: StackDirs,
+  node: ClickHouseNode,
+  options: { profileOverrides?: Record<string, string> } = {},
+): StackService {
+  const { home } = node;
   const dataDir = join(home, 'data');
   const configFile = join(home, 'config.xml');
-  const logFile = join(dirs.logs, 'clickhouse.log');
-  const address = `127.0.0.1:${ports.clickhouseHttp}`;
-  const tracked = { pidFile: join(dirs.run, 'clickhouse.pid'), marker: configFile };
+  const logFile = join(dirs.logs, `${node.name}.log`);
+  const address = `127.0.0.1:${node.httpPort}`;
+  const tracked = { pidFile: join(dirs.run, `${node.name}.pid`), marker: configFile };
   const client = createClickHouse(
     { CLICKHOUSE_URL: `http://${address}`, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '' },
     { request_timeout: 2000 },
   );
 
   return {
-    name: 'clickhouse',
+    name: node.name,
+    kind: 'clickhouse',
+    role: node.role,
     address,
     logFile,
     probe: clickHouseProbe(client, `http://${address}`),
@@ -44,7 +77,7 @@ export function clickHouseService(
 
     async start(log) {
       if (runningPid(tracked) !== undefined) return;
-      await assertPortsFree('CLICKHOUSE_URL', [ports.clickhouseHttp, ports.clickhouseNative]);
+      await assertPortsFree('CLICKHOUSE_URL', [node.httpPort, node.nativePort, ...(node.extraPorts ?? [])]);
       for (const dir of ['data', 'tmp', 'user_files', 'format_schemas']) {
         mkdirSync(join(home, dir), { recursive: true });
       }
@@ -61,10 +94,10 @@ export function clickHouseService(
           `<?xml version="1.0"?>\n<yandex><profiles><default>${settings}</default></profiles></yandex>\n`,
         );
       }
-      writeFileSync(configFile, serverConfig(home, dirs.logs, ports));
-      log(`clickhouse: starting on ${address} (native ${ports.clickhouseNative})`);
+      writeFileSync(configFile, serverConfig(node, dirs.logs));
+      log(`${node.name}: starting on ${address} (native ${node.nativePort})`);
       await startTracked(tracked, 'clickhouse-server', [`--config-file=${configFile}`], {
-        logFile: join(dirs.logs, 'clickhouse.stdout.log'),
+        logFile: join(dirs.logs, `${node.name}.stdout.log`),
         cwd: home,
         check: () => this.probe.check(),
         timeoutMs: 60_000,
@@ -79,19 +112,20 @@ export function clickHouseService(
   };
 }
 
-function serverConfig(home: string, logs: string, ports: StackPorts): string {
+function serverConfig(node: ClickHouseNode, logs: string): string {
+  const { home } = node;
   return `<?xml version="1.0"?>
 <!-- Written by the stack command (npm run stack, "up"); edit scripts/stack/clickhouse.ts instead. -->
 <yandex>
     <logger>
         <level>information</level>
-        <log>${logs}/clickhouse.log</log>
-        <errorlog>${logs}/clickhouse.err.log</errorlog>
+        <log>${logs}/${node.name}.log</log>
+        <errorlog>${logs}/${node.name}.err.log</errorlog>
         <size>100M</size>
         <count>3</count>
     </logger>
-    <http_port>${ports.clickhouseHttp}</http_port>
-    <tcp_port>${ports.clickhouseNative}</tcp_port>
+    <http_port>${node.httpPort}</http_port>
+    <tcp_port>${node.nativePort}</tcp_port>
     <listen_host>127.0.0.1</listen_host>
     <path>${home}/data/</path>
     <tmp_path>${home}/tmp/</tmp_path>
@@ -104,7 +138,7 @@ function serverConfig(home: string, logs: string, ports: StackPorts): string {
     <mark_cache_size>536870912</mark_cache_size>
     <uncompressed_cache_size>1073741824</uncompressed_cache_size>
     <!-- Shared with docker-compose: config.d/ticketpulse.xml (timezone, Kafka consumer settings)
-         and users.d/ticketpulse.xml (profile settings), merged by the server. -->
+         and users.d/ticketpulse.xml (profile settings), merged by the server. -->${node.clusterConfig ?? ''}
 </yandex>
 `;
 }

@@ -38,6 +38,8 @@ export function influxService(dirs: StackDirs): StackService {
 
   return {
     name: 'influxdb',
+    kind: 'influxdb',
+    role: 'time series (mirror)',
     address,
     logFile,
     probe: influx.probe,

@@ -35,6 +35,8 @@ export function postgresService(dirs: StackDirs): StackService {
 
   return {
     name: 'postgres',
+    kind: 'postgres',
+    role: 'entities, keys, rules',
     address,
     logFile,
     probe: postgresProbe(pool, `postgres://${address}/${DATABASE}`),

@@ -14,9 +14,16 @@ export interface StackDirs {
   ports: StackPorts;
 }
 
-/** One service the stack installs and runs natively on 127.0.0.1. */
+/** What a node of the stack is; the cluster topology has several nodes of one kind. */
+export type ServiceKind = 'kafka' | 'clickhouse' | 'postgres' | 'influxdb' | 'zookeeper';
+
+/** One service (node) the stack installs and runs natively on 127.0.0.1. */
 export interface StackService {
-  name: 'kafka' | 'clickhouse' | 'postgres' | 'influxdb';
+  /** The node's name: its kind on the single-node stack, e.g. `kafka-2` or `clickhouse-s1r2` on the cluster. */
+  name: string;
+  kind: ServiceKind;
+  /** What the node does, for `status`: e.g. `shard 1 replica 2`. */
+  role: string;
   /** host:port clients use. */
   address: string;
   logFile: string;

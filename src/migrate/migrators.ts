@@ -41,7 +41,9 @@ function createTopicMigrator(config: Config): Migrator {
   return {
     migrate: () =>
       withAdmin(async (admin): Promise<MigrationResult[]> => {
-        const created = new Set(await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX));
+        const created = new Set(
+          await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, config.KAFKA_REPLICATION_FACTOR),
+        );
         return all().map((topic) => ({
           target: 'kafka',
           file: topic,
