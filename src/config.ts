@@ -93,6 +93,17 @@ export const schema = z.object({
       'Rows per ClickHouse Kafka engine block, rendered into the Kafka tables when they are ' +
         'created: under steady traffic a row waits for its block to fill (see bench/freshness).',
     ),
+  CLICKHOUSE_SHARDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe(
+      'Shards of the ClickHouse cluster. Above 1 every event topic is one topic per shard ' +
+        '(`events.ticket_sale.s1`, ...) and the API sends each record to the shard of its key; ' +
+        'the migrations then need CLICKHOUSE_CLUSTER. 2 on the cluster topology.',
+    ),
   CLICKHOUSE_CLUSTER: z
     .string()
     .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a plain identifier or empty')

@@ -76,6 +76,7 @@ export function clusterServiceDefaults(ports: ClusterPorts, stack: StackPorts) {
     CLICKHOUSE_URL: `http://127.0.0.1:${ports.clickhouseHttp}`,
     KAFKA_REPLICATION_FACTOR: String(CLUSTER_SHAPE.brokers),
     CLICKHOUSE_CLUSTER: CLUSTER_SHAPE.name,
+    CLICKHOUSE_SHARDS: String(CLUSTER_SHAPE.shards),
   };
 }
 

@@ -11,7 +11,7 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { repeat } from '../lifecycle/repeat.js';
-import { topicNames } from './topology.js';
+import { shardTopicNames } from './topology.js';
 
 export interface BlockHeartbeatOptions {
   /** A producer of its own: heartbeats never wait behind, or delay, acknowledged events. */
@@ -22,6 +22,8 @@ export interface BlockHeartbeatOptions {
   intervalMs: number;
   /** How long after a topic's last events it keeps getting heartbeats (default 2000 ms). */
   tailMs?: number;
+  /** ClickHouse shards (CLICKHOUSE_SHARDS): the shard topics get heartbeats too. */
+  shards?: number;
 }
 
 export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
@@ -30,7 +32,7 @@ export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
   // (migrations/clickhouse/0015_batch_messages.sql).
   const value = '{"heartbeat":1}';
   const tailMs = options.tailMs ?? 2000;
-  const ours = new Set(Object.values(topicNames(options.topicPrefix)));
+  const ours = new Set(Object.values(shardTopicNames(options.topicPrefix, options.shards ?? 1)).flat());
   /** Topic -> when events last went to it. */
   const lastEvents = new Map<string, number>();
   let connected = false;

@@ -10,7 +10,7 @@ import { classifyKafkaError } from './kafka-errors.js';
 import type { EventType } from '../events/envelope.js';
 import { COLUMNS } from '../events/registry.js';
 import { packEvents, partitionOf } from '../events/topic-messages.js';
-import { PARTITIONS, topicNames, type TopicName } from './topology.js';
+import { PARTITIONS, shardOf, shardTopicNames, type TopicName } from './topology.js';
 import type { AcceptedEvent } from '../events/validate-event.js';
 import {
   quarantineRow,
@@ -35,6 +35,8 @@ export interface KafkaEventSinkOptions {
    * queued. Default: unbounded.
    */
   maxInFlightBytes?: number;
+  /** ClickHouse shards (CLICKHOUSE_SHARDS): above 1, each record goes to its key's shard topic. */
+  shards?: number;
 }
 
 export interface KafkaEventSink extends EventSink {
@@ -48,9 +50,10 @@ export function createKafkaEventSink({
   timeoutMs,
   onPublished,
   maxInFlightBytes = Infinity,
+  shards = 1,
 }: KafkaEventSinkOptions): KafkaEventSink {
   let inFlight = 0;
-  const topics = topicNames(topicPrefix);
+  const topics = shardTopicNames(topicPrefix, shards);
   // Connect lazily and reconnect after a disconnect, so the API starts (and answers 503)
   // while Kafka is down, and recovers by itself when it returns.
   let connected: Promise<void> | undefined;
@@ -163,41 +166,47 @@ export async function sendUntilAcknowledged(
 }
 
 /**
- * One request's messages: per event topic, its events packed into one message per partition
+ * One request's messages: per event topic (per shard topic when there are several, each record
+ * by its key: shardOf), its events packed into one message per partition
  * (src/events/topic-messages.ts); per rejected record, one quarantine row.
  */
 export function batchByTopic(
-  topics: Record<TopicName, string>,
+  topics: Record<TopicName, string[]>,
   accepted: AcceptedEvent[],
   rejected: QuarantinedRecord[],
 ): TopicMessages[] {
-  const byType = new Map<EventType, AcceptedEvent[]>();
+  const byTopic = new Map<string, { type: EventType; events: AcceptedEvent[] }>();
   let events: AcceptedEvent[] = [];
-  let typeOfEvents: EventType | undefined;
+  let topicOfEvents: string | undefined;
   for (const event of accepted) {
-    // A request is usually of one event type: look the list up only when the type changes.
-    if (event.eventType !== typeOfEvents) {
-      typeOfEvents = event.eventType;
-      events = byType.get(typeOfEvents) ?? [];
-      byType.set(typeOfEvents, events);
+    const shards = topics[event.eventType];
+    const topic = shards.length === 1 ? shards[0]! : shards[shardOf(event.key, shards.length)]!;
+    // A request is usually of one event type and shard: look the list up only when the topic changes.
+    if (topic !== topicOfEvents) {
+      topicOfEvents = topic;
+      const entry = byTopic.get(topic) ?? { type: event.eventType, events: [] };
+      byTopic.set(topic, entry);
+      events = entry.events;
     }
     events.push(event);
   }
-  const batches: TopicMessages[] = Array.from(byType, ([type, list]) => ({
-    topic: topics[type],
+  const batches: TopicMessages[] = Array.from(byTopic, ([topic, { type, events: list }]) => ({
+    topic,
     messages: packEvents(COLUMNS[type], list, PARTITIONS[type]),
   }));
-  if (rejected.length > 0) {
-    batches.push({
-      topic: topics.rejected,
-      // Each message names its partition (kafkajs's own choice for the key), so that
-      // sendUntilAcknowledged knows which partitions a send must be acknowledged for.
-      messages: rejected.map((record) => ({
-        key: record.id ?? undefined,
-        partition: partitionOf(record.id ?? '', PARTITIONS.rejected),
-        value: JSON.stringify(quarantineRow(record)),
-      })),
+  const quarantine = new Map<string, TopicMessages>();
+  for (const record of rejected) {
+    const shards = topics.rejected;
+    const topic = shards[shardOf(record.id ?? '', shards.length)]!;
+    let batch = quarantine.get(topic);
+    if (batch === undefined) quarantine.set(topic, (batch = { topic, messages: [] }));
+    // Each message names its partition (kafkajs's own choice for the key), so that
+    // sendUntilAcknowledged knows which partitions a send must be acknowledged for.
+    batch.messages.push({
+      key: record.id ?? undefined,
+      partition: partitionOf(record.id ?? '', PARTITIONS.rejected),
+      value: JSON.stringify(quarantineRow(record)),
     });
   }
-  return batches;
+  return [...batches, ...quarantine.values()];
 }

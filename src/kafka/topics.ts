@@ -1,15 +1,22 @@
 /** Creates the topics of the topology (src/kafka/topology.ts) that are missing: `npm run migrate`. */
 import type { Admin } from 'kafkajs';
-import { PARTITIONS, topicNames, type TopicName } from './topology.js';
+import { PARTITIONS, shardTopicNames, type TopicName } from './topology.js';
 
 /** How long a new topic's partitions may take to get a leader (a busy single broker: about 1 s). */
 const LEADERS_TIMEOUT_MS = 30_000;
 
-/** Creates the topics that do not exist yet; returns the names it created. */
-export async function ensureTopics(admin: Admin, prefix: string, replicationFactor = 1): Promise<string[]> {
-  const names = topicNames(prefix);
+/** Creates the topics (every shard's, CLICKHOUSE_SHARDS) that do not exist yet; returns the names it created. */
+export async function ensureTopics(
+  admin: Admin,
+  prefix: string,
+  replicationFactor = 1,
+  shards = 1,
+): Promise<string[]> {
+  const names = shardTopicNames(prefix, shards);
   const existing = new Set(await admin.listTopics());
-  const missing = (Object.keys(names) as TopicName[]).filter((t) => !existing.has(names[t]));
+  const missing = (Object.keys(names) as TopicName[]).flatMap((kind) =>
+    names[kind].filter((name) => !existing.has(name)).map((name) => ({ kind, name })),
+  );
   if (missing.length === 0) return [];
   await admin.createTopics({
     // kafkajs's own wait retries only LEADER_NOT_AVAILABLE; a broker creating several topics at
@@ -17,17 +24,17 @@ export async function ensureTopics(admin: Admin, prefix: string, replicationFact
     // side by side), so the wait is below.
     waitForLeaders: false,
     topics: missing.map((t) => ({
-      topic: names[t],
-      numPartitions: PARTITIONS[t],
+      topic: t.name,
+      numPartitions: PARTITIONS[t.kind],
       replicationFactor,
       configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) }],
     })),
   });
   await waitForLeaders(
     admin,
-    missing.map((t) => names[t]),
+    missing.map((t) => t.name),
   );
-  return missing.map((t) => names[t]);
+  return missing.map((t) => t.name);
 }
 
 /** Waits until every partition of `topics` has a leader, through the broker's transient answers. */

@@ -7,6 +7,7 @@
  * `kafka_group_name = '{database}_ticket_sales'`), which the integration tests exercise.
  */
 import type { EventType } from '../events/envelope.js';
+import { partitionOf } from '../events/topic-messages.js';
 
 export type TopicName = EventType | 'rejected';
 
@@ -45,6 +46,28 @@ export const DEDUPLICATED_STREAMS = TOPIC_KINDS.filter((kind) => TOPOLOGY[kind].
 /** Topic per event type plus the quarantine, under an optional prefix (tests use their own). */
 export function topicNames(prefix: string): Record<TopicName, string> {
   return byKind((kind) => `${prefix}events.${kind}`);
+}
+
+/**
+ * Every topic of each kind: the one of topicNames, or with CLICKHOUSE_SHARDS above 1 one per
+ * ClickHouse shard, `<topic>.s<n>` (n from 1), which that shard's Kafka tables read
+ * (src/migrate/cluster-render.ts renders them `<topic>.s{shard}`).
+ */
+export function shardTopicNames(prefix: string, shards: number): Record<TopicName, string[]> {
+  const base = topicNames(prefix);
+  return byKind((kind) =>
+    shards <= 1 ? [base[kind]] : Array.from({ length: shards }, (_, i) => `${base[kind]}.s${i + 1}`),
+  );
+}
+
+/**
+ * The shard (0-based) of a record with partition key `key`: fixed by the key, so a record retried
+ * in any request meets the same shard's dedup sets. Hashed with a suffix so that the shards do
+ * not split each topic's partitions into disjoint sets (with the key alone, 2 shards of 6
+ * partitions would each use 3).
+ */
+export function shardOf(key: string, shards: number): number {
+  return shards <= 1 ? 0 : partitionOf(`${key}\u0000shard`, shards);
 }
 
 /** The Kafka engine table that reads `kind`'s topic. */

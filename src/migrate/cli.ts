@@ -14,7 +14,9 @@ type Target = MigrationTarget;
 async function run(action: 'migrate' | 'status', targets: Target[]): Promise<number> {
   const config = loadConfig();
   const pool = createPostgresPool(config, 2);
-  const client = createClickHouse(config);
+  // DDL can take long: ON CLUSTER answers once every server ran it (the server waits up to
+  // distributed_ddl_task_timeout, 180 s), and 18.16 drops a Kafka table only after its consumer left.
+  const client = createClickHouse(config, { request_timeout: 300_000 });
   let results: MigrationResult[];
   try {
     results = await runMigrators(createMigrators(config, { pool, clickhouse: client }), action, targets);

@@ -19,6 +19,7 @@ import { detectCascadeMode, renderInserted, type CascadeMode } from './cascade-m
 import { pendingMigrations, readMigrationFiles, type AppliedMigration } from './migration-files.js';
 import { skippedResults, statusResults, type MigrationResult } from './results.js';
 import { splitStatements } from './split-statements.js';
+import { objectRoles, renderForCluster, shardDatabase } from './cluster-render.js';
 
 /** One row per block: see migrations/clickhouse/0011_constant_cost_dedup.sql and bench/freshness.ts. */
 export const DEFAULT_KAFKA_MAX_BLOCK_SIZE = 1;
@@ -58,14 +59,34 @@ export const FIXTURE_FED = {
   kafkaEngine: 'null',
 } as const satisfies Partial<ClickHouseMigratorOptions>;
 
-/** Replaces the placeholders documented above. */
-export function renderMigration(
-  sql: string,
-  vars: Omit<ClickHouseMigratorOptions, 'client' | 'dir' | 'cascadeMode'> & { cascadeMode: CascadeMode },
-): string {
-  const rendered = renderInserted(sql, vars.cascadeMode)
+type RenderVars = Omit<ClickHouseMigratorOptions, 'client' | 'dir' | 'cascadeMode'> & {
+  cascadeMode: CascadeMode;
+};
+
+/** Replaces the placeholders documented above (on a single server). */
+export function renderMigration(sql: string, vars: RenderVars): string {
+  return renderValues(sql, vars)
     .replaceAll('{database}', vars.database)
-    .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '')
+    .replaceAll('{on_cluster}', vars.cluster ? `ON CLUSTER ${vars.cluster}` : '');
+}
+
+/**
+ * A file's statements as they run: on a single server, rendered; on a cluster, each placed in
+ * the shard or the analysts' database by src/migrate/cluster-render.ts, which needs every
+ * file's statements (`all`) to know each object's role.
+ */
+export function renderStatements(sql: string, vars: RenderVars, all: readonly string[]): string[] {
+  if (!vars.cluster) return splitStatements(renderMigration(sql, vars));
+  const names = { database: vars.database, cluster: vars.cluster };
+  const roles = objectRoles(all.flatMap((file) => splitStatements(file)));
+  return splitStatements(renderValues(sql, vars)).flatMap((statement) =>
+    renderForCluster(statement, roles, names),
+  );
+}
+
+/** Every placeholder but `{database}` and `{on_cluster}`. */
+function renderValues(sql: string, vars: RenderVars): string {
+  const rendered = renderInserted(sql, vars.cascadeMode)
     .replaceAll('{kafka_brokers}', vars.kafkaBrokers)
     .replaceAll('{topic_prefix}', vars.topicPrefix)
     .replaceAll('{kafka_max_block_size}', String(vars.kafkaMaxBlockSize ?? DEFAULT_KAFKA_MAX_BLOCK_SIZE))
@@ -82,6 +103,11 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
 
   async function prepare(): Promise<AppliedMigration[]> {
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database} ${onCluster}` });
+    if (options.cluster) {
+      await client.command({
+        query: `CREATE DATABASE IF NOT EXISTS ${shardDatabase(database)} ${onCluster}`,
+      });
+    }
     await client.command({
       query: `CREATE TABLE IF NOT EXISTS ${history} (
         version UInt32, name String, checksum String, statements UInt32, applied_at DateTime
@@ -107,7 +133,11 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
       const results: MigrationResult[] = skippedResults('clickhouse', files, pending);
       for (const file of pending) {
         const started = performance.now();
-        const statements = splitStatements(renderMigration(file.sql, { ...options, cascadeMode }));
+        const statements = renderStatements(
+          file.sql,
+          { ...options, cascadeMode },
+          files.map((f) => f.sql),
+        );
         let done = 0;
         try {
           for (const statement of statements) {

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { createKafka } from '../clients/kafka.js';
 import type { Config } from '../config.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { topicNames } from '../kafka/topology.js';
+import { shardTopicNames } from '../kafka/topology.js';
 import { createClickHouseMigrator } from './clickhouse-migrator.js';
 import { createPostgresMigrator } from './postgres-migrator.js';
 import type { MigrationResult } from './results.js';
@@ -37,12 +37,18 @@ function createTopicMigrator(config: Config): Migrator {
       await admin.disconnect();
     }
   }
-  const all = () => Object.values(topicNames(config.KAFKA_TOPIC_PREFIX));
+  const all = () =>
+    Object.values(shardTopicNames(config.KAFKA_TOPIC_PREFIX, config.CLICKHOUSE_SHARDS)).flat();
   return {
     migrate: () =>
       withAdmin(async (admin): Promise<MigrationResult[]> => {
         const created = new Set(
-          await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, config.KAFKA_REPLICATION_FACTOR),
+          await ensureTopics(
+            admin,
+            config.KAFKA_TOPIC_PREFIX,
+            config.KAFKA_REPLICATION_FACTOR,
+            config.CLICKHOUSE_SHARDS,
+          ),
         );
         return all().map((topic) => ({
           target: 'kafka',

@@ -24,6 +24,7 @@ export function createApiRole(config: Config, shared: SharedClients): RoleHandle
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           logger,
           intervalMs: config.KAFKA_HEARTBEAT_MS,
+          shards: config.CLICKHOUSE_SHARDS,
         })
       : undefined;
   const kafkaAdmin = kafka.admin();
@@ -39,6 +40,7 @@ export function createApiRole(config: Config, shared: SharedClients): RoleHandle
     timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
     onPublished: heartbeat?.noteEvents,
     maxInFlightBytes: config.INGEST_MAX_IN_FLIGHT_BYTES,
+    shards: config.CLICKHOUSE_SHARDS,
   });
   addInFlightGauge(metrics.registry, kafkaSink);
   const routes: Partial<AppOptions> = {

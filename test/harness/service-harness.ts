@@ -17,7 +17,14 @@ import { createKafka } from '../../src/clients/kafka.js';
 import { createPostgresPool } from '../../src/clients/postgres.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDb } from '../../src/db/schema.js';
-import { consumerGroupOf, queueTableOf, topicNames, TOPIC_KINDS } from '../../src/kafka/topology.js';
+import {
+  consumerGroupOf,
+  queueTableOf,
+  shardTopicNames,
+  topicNames,
+  TOPIC_KINDS,
+} from '../../src/kafka/topology.js';
+import { shardDatabase } from '../../src/migrate/cluster-render.js';
 import { createMigrators, runMigrators } from '../../src/migrate/migrators.js';
 import { throwOnFailure, type MigrationResult } from '../../src/migrate/results.js';
 import type { ServiceHooks } from '../../src/roles/role.js';
@@ -112,6 +119,19 @@ export async function removeClickHouseAndTopics(target: {
     return;
   }
   await admin.deleteTopics({ topics: Object.values(topicNames(topicPrefix)) }).catch(() => undefined);
+}
+
+/**
+ * On the cluster topology: the analysts' and the shard database on every server (ON CLUSTER),
+ * then every shard topic. The Kafka tables are in the shard database, closed by its drop.
+ */
+async function removeFromCluster(config: Config, clickhouse: ClickHouseClient, admin: Admin): Promise<void> {
+  const on = `ON CLUSTER ${config.CLICKHOUSE_CLUSTER}`;
+  for (const database of [config.CLICKHOUSE_DATABASE, shardDatabase(config.CLICKHOUSE_DATABASE)]) {
+    await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${database} ${on}` });
+  }
+  const topics = Object.values(shardTopicNames(config.KAFKA_TOPIC_PREFIX, config.CLICKHOUSE_SHARDS)).flat();
+  await admin.deleteTopics({ topics }).catch(() => undefined);
 }
 
 /**
@@ -237,7 +257,9 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
     ...(options.ingestKey ? { INGEST_API_KEYS: `harness:${options.ingestKey}` } : {}),
     ...options.env,
   });
-  const clickhouse = createClickHouse(config);
+  // ON CLUSTER DDL answers once every server ran it: under a loaded machine a migration or the
+  // teardown's DROP DATABASE outlasted the client's 30 s (the server waits up to 180 s).
+  const clickhouse = createClickHouse(config, config.CLICKHOUSE_CLUSTER ? { request_timeout: 300_000 } : {});
   const pool = createPostgresPool(config, 2);
   const kafka: Kafka = createKafka(config, { retries: 2 });
   const admin = kafka.admin();
@@ -247,12 +269,15 @@ export async function startServiceHarness(options: ServiceHarnessOptions) {
   async function teardown(): Promise<void> {
     await service.close();
     await pool.end();
-    await removeClickHouseAndTopics({
-      clickhouse,
-      admin,
-      database: name,
-      topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    });
+    if (config.CLICKHOUSE_CLUSTER) await removeFromCluster(config, clickhouse, admin);
+    else {
+      await removeClickHouseAndTopics({
+        clickhouse,
+        admin,
+        database: name,
+        topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      });
+    }
     await clickhouse.close();
     await admin.disconnect();
     await postgres.drop();

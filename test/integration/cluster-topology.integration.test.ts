@@ -14,7 +14,11 @@ import { PARTITIONS, topicNames } from '../../src/kafka/topology.js';
 import { partitionOf } from '../../src/events/topic-messages.js';
 import { sendUntilAcknowledged } from '../../src/kafka/kafka-event-sink.js';
 import { CLUSTER_SHAPE } from '../../src/local-stack.js';
+import { shardDatabase } from '../../src/migrate/cluster-render.js';
+import { VIEW_FEEDS } from '../../src/push/feeds.js';
+import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 import { eventually, uniqueName } from './helpers.js';
+import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
 const run = promisify(execFile);
 const STACK = ['tsx', 'scripts/stack.ts'];
@@ -213,4 +217,141 @@ describe.skipIf(!local)('the cluster topology', () => {
       await Promise.all(clients.map((c) => c.client.close()));
     }
   }, 120_000);
+
+  it('answers every analyst view through the Distributed tables as one server does, for the same traffic', async () => {
+    // Only what points at the cluster: the harness gives each pipeline its own Postgres database.
+    const clusterEnv = Object.fromEntries(
+      [
+        'KAFKA_BROKERS',
+        'CLICKHOUSE_URL',
+        'CLICKHOUSE_CLUSTER',
+        'CLICKHOUSE_SHARDS',
+        'KAFKA_REPLICATION_FACTOR',
+      ].map((name) => [name, env[name]!]),
+    );
+    const pipelines: TestPipeline[] = [];
+    try {
+      const single = await createTestPipeline('tp_one');
+      pipelines.push(single);
+      const cluster = await createTestPipeline('tp_cl', { env: clusterEnv });
+      pipelines.push(cluster);
+
+      // Two minutes of an on-sale: 3 shows, 40 buyers (so both shards get rows of every show),
+      // interactions and metrics; then 20 of the sales retried inside another request.
+      const at = (i: number) => new Date(Date.UTC(2026, 11, 7, 12, 0, 0) + (i % 120) * 1000).toISOString();
+      const sales = Array.from({ length: 240 }, (_, i) =>
+        ticketSale(
+          { timestamp: at(i) },
+          {
+            event_id: `show-${i % 3}`,
+            user_id: `buyer-${i % 40}`,
+            category: i % 2 ? 'GA' : 'VIP',
+            amount: `${10 + (i % 7)}.25`,
+          },
+        ),
+      );
+      const interactions = Array.from({ length: 120 }, (_, i) =>
+        userInteraction(
+          { timestamp: at(i) },
+          { event_id: `show-${i % 3}`, user_id: `buyer-${i % 40}`, session_id: `s-${i % 25}` },
+        ),
+      );
+      const metrics = Array.from({ length: 60 }, (_, i) =>
+        systemMetric({ timestamp: at(i * 2) }, { name: `m.${i % 4}`, value: i }),
+      );
+      const requests = [
+        sales.slice(0, 120),
+        sales.slice(120),
+        interactions,
+        metrics,
+        [...sales.slice(100, 110), ...sales.slice(200, 210)],
+      ];
+      for (const pipeline of pipelines) {
+        for (const body of requests) expect((await pipeline.post(body)).status, pipeline.database).toBe(202);
+      }
+
+      const counted = async (p: TestPipeline) =>
+        (
+          await p.query<{ n: string }>(
+            `SELECT toString(sum(orders)) AS n FROM ${p.database}.sales_per_minute`,
+          )
+        )[0]?.n;
+      for (const p of pipelines) {
+        expect(
+          await eventually(
+            () => counted(p),
+            (n) => n === '240',
+            60_000,
+            250,
+          ),
+          p.database,
+        ).toBe('240');
+      }
+      const interactionsCounted = async (p: TestPipeline) =>
+        (
+          await p.query<{ n: string }>(
+            `SELECT toString(sum(interactions)) AS n FROM ${p.database}.engagement_per_minute`,
+          )
+        )[0]?.n;
+      const metricsCounted = async (p: TestPipeline) =>
+        (
+          await p.query<{ n: string }>(
+            `SELECT toString(sum(samples)) AS n FROM ${p.database}.metrics_per_minute`,
+          )
+        )[0]?.n;
+      for (const p of pipelines) {
+        expect(
+          await eventually(
+            () => interactionsCounted(p),
+            (n) => n === '120',
+            60_000,
+            250,
+          ),
+        ).toBe('120');
+        expect(
+          await eventually(
+            () => metricsCounted(p),
+            (n) => n === '60',
+            60_000,
+            250,
+          ),
+        ).toBe('60');
+      }
+
+      // Every row of every analyst view, the same on both (the cluster's read through Distributed).
+      // fraud_rules_current's updated_at is when each database's migration seeded the rules.
+      const rows = async (p: TestPipeline, view: string) =>
+        (await p.query<Record<string, unknown>>(`SELECT * FROM ${p.database}.${view}`))
+          .map(({ updated_at: _seeded, ...row }) =>
+            JSON.stringify(view === 'fraud_rules_current' ? row : { ...row, updated_at: _seeded }),
+          )
+          .sort();
+      for (const view of VIEW_FEEDS.map((f) => f.name)) {
+        expect(await rows(cluster, view), view).toEqual(await rows(single, view));
+      }
+      // Each sale is on one shard, and both replicas of a shard hold the same rows.
+      const servers = (await nodes()).filter((n) => n.kind === 'clickhouse');
+      const perServer = await Promise.all(
+        servers.map(async (n) => {
+          const client = createClient({ url: n.address });
+          try {
+            const result = await client.query({
+              query: `SELECT toString(count()) AS n, toString(sum(quantity)) AS q FROM ${shardDatabase(cluster.database)}.ticket_sales`,
+              format: 'JSONEachRow',
+            });
+            return ((await result.json()) as { n: string; q: string }[])[0]!;
+          } finally {
+            await client.close();
+          }
+        }),
+      );
+      expect(perServer[0]).toEqual(perServer[1]);
+      expect(perServer[2]).toEqual(perServer[3]);
+      expect(Number(perServer[0]!.n) + Number(perServer[2]!.n)).toBe(240);
+      expect(Number(perServer[0]!.n)).toBeGreaterThan(0);
+      expect(Number(perServer[2]!.n)).toBeGreaterThan(0);
+    } finally {
+      for (const p of pipelines.reverse()) await p.close();
+    }
+  }, 300_000);
 });

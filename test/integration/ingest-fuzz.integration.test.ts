@@ -17,7 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventSink } from '../../src/events/event-sink.js';
 import { batchByTopic } from '../../src/kafka/kafka-event-sink.js';
 import { createPoisonCheck } from '../../src/operations/poison-check.js';
-import { queueTableOf, topicNames, TOPIC_KINDS, type TopicName } from '../../src/kafka/topology.js';
+import {
+  queueTableOf,
+  shardTopicNames,
+  topicNames,
+  TOPIC_KINDS,
+  type TopicName,
+} from '../../src/kafka/topology.js';
 import { isAccepted, validateEvent } from '../../src/events/validate-event.js';
 import { COLUMNS } from '../../src/events/registry.js';
 import { ticketSale, userInteraction, systemMetric } from '../fixtures/events.js';
@@ -53,7 +59,7 @@ let topics: Record<TopicName, string> | undefined;
 const topicOf = new Map<string, TopicName>();
 const recordingSink: EventSink = {
   async publish(accepted, rejected) {
-    for (const { topic, messages } of batchByTopic(topics!, accepted, rejected)) {
+    for (const { topic, messages } of batchByTopic(shardTopicNames(p.topicPrefix, 1), accepted, rejected)) {
       const type = topicOf.get(topic)!;
       const values = pending.get(type) ?? [];
       pending.set(type, values);
@@ -273,7 +279,7 @@ describe(`POST /v1/events under ${RUNS} generated requests (seed ${SEED})`, () =
     const cells = [...sale.cells];
     cells[COLUMNS.ticket_sale.indexOf('timestamp_ms')] = '-50400000';
     const poisoned = { ...sale, cells };
-    const [batch] = batchByTopic(topics!, [poisoned], []);
+    const [batch] = batchByTopic(shardTopicNames(p.topicPrefix, 1), [poisoned], []);
     const found = await parseCheck(
       'ticket_sale',
       batch!.messages.map((m) => String(m.value)),
