@@ -100,9 +100,9 @@ export const schema = z.object({
     .max(64)
     .default(1)
     .describe(
-      'Shards of the ClickHouse cluster. Above 1 every event topic is one topic per shard ' +
-        '(`events.ticket_sale.s1`, ...) and the API sends each record to the shard of its key; ' +
-        'the migrations then need CLICKHOUSE_CLUSTER. 2 on the cluster topology.',
+      'Shards of the ClickHouse cluster (with CLICKHOUSE_CLUSTER set): every event topic is then ' +
+        'one topic per shard (`events.ticket_sale.s1`, ...) and the API sends each record to the ' +
+        'shard of its key. Above 1 without CLICKHOUSE_CLUSTER is refused. 2 on the cluster topology.',
     ),
   CLICKHOUSE_CLUSTER: z
     .string()
@@ -410,7 +410,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
+  if (parsed.data.CLICKHOUSE_SHARDS > 1 && !parsed.data.CLICKHOUSE_CLUSTER) {
+    throw new Error(
+      'invalid configuration:\n  CLICKHOUSE_SHARDS: shards need a cluster; set CLICKHOUSE_CLUSTER (its name in remote_servers)',
+    );
+  }
   return parsed.data;
+}
+
+/**
+ * How many shard topics each event topic has: 0 on a single server (the topic itself), else one
+ * per shard (`<topic>.s<n>`), which the cluster's Kafka tables read (src/migrate/cluster-render.ts).
+ */
+export function topicShards(config: Pick<Config, 'CLICKHOUSE_CLUSTER' | 'CLICKHOUSE_SHARDS'>): number {
+  return config.CLICKHOUSE_CLUSTER ? config.CLICKHOUSE_SHARDS : 0;
 }
 
 /** The Kafka broker list as an array. */

@@ -22,7 +22,7 @@ export interface BlockHeartbeatOptions {
   intervalMs: number;
   /** How long after a topic's last events it keeps getting heartbeats (default 2000 ms). */
   tailMs?: number;
-  /** ClickHouse shards (CLICKHOUSE_SHARDS): the shard topics get heartbeats too. */
+  /** Shard topics per topic (config.ts topicShards; 0 on a single server): they get heartbeats too. */
   shards?: number;
 }
 
@@ -32,7 +32,7 @@ export function createBlockHeartbeat(options: BlockHeartbeatOptions) {
   // (migrations/clickhouse/0015_batch_messages.sql).
   const value = '{"heartbeat":1}';
   const tailMs = options.tailMs ?? 2000;
-  const ours = new Set(Object.values(shardTopicNames(options.topicPrefix, options.shards ?? 1)).flat());
+  const ours = new Set(Object.values(shardTopicNames(options.topicPrefix, options.shards ?? 0)).flat());
   /** Topic -> when events last went to it. */
   const lastEvents = new Map<string, number>();
   let connected = false;

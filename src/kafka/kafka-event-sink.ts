@@ -35,7 +35,7 @@ export interface KafkaEventSinkOptions {
    * queued. Default: unbounded.
    */
   maxInFlightBytes?: number;
-  /** ClickHouse shards (CLICKHOUSE_SHARDS): above 1, each record goes to its key's shard topic. */
+  /** Shard topics per topic (config.ts topicShards; 0 on a single server): each record goes to its key's. */
   shards?: number;
 }
 
@@ -50,7 +50,7 @@ export function createKafkaEventSink({
   timeoutMs,
   onPublished,
   maxInFlightBytes = Infinity,
-  shards = 1,
+  shards = 0,
 }: KafkaEventSinkOptions): KafkaEventSink {
   let inFlight = 0;
   const topics = shardTopicNames(topicPrefix, shards);

@@ -5,12 +5,12 @@ import { PARTITIONS, shardTopicNames, type TopicName } from './topology.js';
 /** How long a new topic's partitions may take to get a leader (a busy single broker: about 1 s). */
 const LEADERS_TIMEOUT_MS = 30_000;
 
-/** Creates the topics (every shard's, CLICKHOUSE_SHARDS) that do not exist yet; returns the names it created. */
+/** Creates the topics (every shard's: `shards` from config.ts topicShards) that do not exist yet; returns the names it created. */
 export async function ensureTopics(
   admin: Admin,
   prefix: string,
   replicationFactor = 1,
-  shards = 1,
+  shards = 0,
 ): Promise<string[]> {
   const names = shardTopicNames(prefix, shards);
   const existing = new Set(await admin.listTopics());

@@ -49,14 +49,14 @@ export function topicNames(prefix: string): Record<TopicName, string> {
 }
 
 /**
- * Every topic of each kind: the one of topicNames, or with CLICKHOUSE_SHARDS above 1 one per
- * ClickHouse shard, `<topic>.s<n>` (n from 1), which that shard's Kafka tables read
- * (src/migrate/cluster-render.ts renders them `<topic>.s{shard}`).
+ * Every topic of each kind: with `shards` 0 (a single server; config.ts topicShards) the one of
+ * topicNames, else one per ClickHouse shard, `<topic>.s<n>` (n from 1), which that shard's Kafka
+ * tables read (src/migrate/cluster-render.ts renders them `<topic>.s{shard}`).
  */
 export function shardTopicNames(prefix: string, shards: number): Record<TopicName, string[]> {
   const base = topicNames(prefix);
   return byKind((kind) =>
-    shards <= 1 ? [base[kind]] : Array.from({ length: shards }, (_, i) => `${base[kind]}.s${i + 1}`),
+    shards === 0 ? [base[kind]] : Array.from({ length: shards }, (_, i) => `${base[kind]}.s${i + 1}`),
   );
 }
 

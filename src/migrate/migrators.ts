@@ -7,7 +7,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { createKafka } from '../clients/kafka.js';
-import type { Config } from '../config.js';
+import { topicShards, type Config } from '../config.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { shardTopicNames } from '../kafka/topology.js';
 import { createClickHouseMigrator } from './clickhouse-migrator.js';
@@ -37,8 +37,7 @@ function createTopicMigrator(config: Config): Migrator {
       await admin.disconnect();
     }
   }
-  const all = () =>
-    Object.values(shardTopicNames(config.KAFKA_TOPIC_PREFIX, config.CLICKHOUSE_SHARDS)).flat();
+  const all = () => Object.values(shardTopicNames(config.KAFKA_TOPIC_PREFIX, topicShards(config))).flat();
   return {
     migrate: () =>
       withAdmin(async (admin): Promise<MigrationResult[]> => {
@@ -47,7 +46,7 @@ function createTopicMigrator(config: Config): Migrator {
             admin,
             config.KAFKA_TOPIC_PREFIX,
             config.KAFKA_REPLICATION_FACTOR,
-            config.CLICKHOUSE_SHARDS,
+            topicShards(config),
           ),
         );
         return all().map((topic) => ({

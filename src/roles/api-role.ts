@@ -5,7 +5,7 @@
 import type { AppOptions } from '../api/app.js';
 import { createIngestRateLimit } from '../api/ingest-rate-limit.js';
 import { ackedProducer } from '../clients/kafka.js';
-import type { Config } from '../config.js';
+import { topicShards, type Config } from '../config.js';
 import { createBlockHeartbeat } from '../kafka/block-heartbeat.js';
 import { createConsumerLag } from '../kafka/consumer-lag.js';
 import { createKafkaEventSink } from '../kafka/kafka-event-sink.js';
@@ -24,7 +24,7 @@ export function createApiRole(config: Config, shared: SharedClients): RoleHandle
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           logger,
           intervalMs: config.KAFKA_HEARTBEAT_MS,
-          shards: config.CLICKHOUSE_SHARDS,
+          shards: topicShards(config),
         })
       : undefined;
   const kafkaAdmin = kafka.admin();
@@ -40,7 +40,7 @@ export function createApiRole(config: Config, shared: SharedClients): RoleHandle
     timeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
     onPublished: heartbeat?.noteEvents,
     maxInFlightBytes: config.INGEST_MAX_IN_FLIGHT_BYTES,
-    shards: config.CLICKHOUSE_SHARDS,
+    shards: topicShards(config),
   });
   addInFlightGauge(metrics.registry, kafkaSink);
   const routes: Partial<AppOptions> = {

@@ -59,7 +59,7 @@ let topics: Record<TopicName, string> | undefined;
 const topicOf = new Map<string, TopicName>();
 const recordingSink: EventSink = {
   async publish(accepted, rejected) {
-    for (const { topic, messages } of batchByTopic(shardTopicNames(p.topicPrefix, 1), accepted, rejected)) {
+    for (const { topic, messages } of batchByTopic(shardTopicNames(p.topicPrefix, 0), accepted, rejected)) {
       const type = topicOf.get(topic)!;
       const values = pending.get(type) ?? [];
       pending.set(type, values);
@@ -279,7 +279,7 @@ describe(`POST /v1/events under ${RUNS} generated requests (seed ${SEED})`, () =
     const cells = [...sale.cells];
     cells[COLUMNS.ticket_sale.indexOf('timestamp_ms')] = '-50400000';
     const poisoned = { ...sale, cells };
-    const [batch] = batchByTopic(shardTopicNames(p.topicPrefix, 1), [poisoned], []);
+    const [batch] = batchByTopic(shardTopicNames(p.topicPrefix, 0), [poisoned], []);
     const found = await parseCheck(
       'ticket_sale',
       batch!.messages.map((m) => String(m.value)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kafkaBrokers, loadConfig, stackPorts } from '../../src/config.js';
+import { kafkaBrokers, loadConfig, stackPorts, topicShards } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to the local stack', () => {
@@ -76,5 +76,12 @@ describe('loadConfig', () => {
     );
     for (const bad of ['0', '3601', '1.5'])
       expect(() => loadConfig({ LIVE_TOKEN_TTL_SECONDS: bad })).toThrow(/LIVE_TOKEN_TTL_SECONDS/);
+  });
+
+  it('refuses shards without a cluster, and names shard topics only on a cluster', () => {
+    expect(() => loadConfig({ CLICKHOUSE_SHARDS: '2' })).toThrow(/CLICKHOUSE_SHARDS: shards need a cluster/);
+    expect(topicShards(loadConfig({}))).toBe(0);
+    expect(topicShards(loadConfig({ CLICKHOUSE_CLUSTER: 'c', CLICKHOUSE_SHARDS: '2' }))).toBe(2);
+    expect(topicShards(loadConfig({ CLICKHOUSE_CLUSTER: 'c' }))).toBe(1);
   });
 });
