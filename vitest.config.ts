@@ -54,8 +54,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          // test/faults is its own suite (vitest.faults.config.ts): it stops the stack's services.
-          exclude: ['test/**/*.integration.test.ts', 'test/faults/**'],
+          // test/faults and test/faults-cluster are suites of their own (vitest.faults.config.ts,
+          // vitest.faults-cluster.config.ts): they stop and kill the stacks' services.
+          exclude: ['test/**/*.integration.test.ts', 'test/faults/**', 'test/faults-cluster/**'],
           sequence: { groupOrder: 0 },
         },
       },

@@ -1,0 +1,301 @@
+// The cluster fault suite (`npm run test:faults:cluster`, not part of `npm test` or CI): the real
+// service runs as a child process against the cluster topology (`npm run stack -- up --topology
+// cluster`: three brokers, ZooKeeper, ClickHouse 2 shards x 2 replicas) while the fault suite's
+// deterministic client sends sales and interactions, retrying every 5xx and lost answer with the
+// same ids. Each fault is injected on a node by its pid (`status --json`'s nodes, through
+// scripts/stack/topology.ts), healed, and then the show is reconciled through the analysts'
+// Distributed tables: every acknowledged id once in the raw tables, and the per-minute windows
+// equal to a recomputation. Prints the fault table at the end.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import Table from 'cli-table3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackDirs } from '../../scripts/stack/service.js';
+import { topologyEnv, topologyServices } from '../../scripts/stack/topology.js';
+import type { ServiceProcess } from '../../scripts/service-process.js';
+import { shardDatabase } from '../../src/migrate/cluster-render.js';
+import { migratedServiceChild } from '../harness/service-child.js';
+import { removeFromCluster } from '../harness/service-harness.js';
+import { loadConfig } from '../../src/config.js';
+import { createKafka } from '../../src/clients/kafka.js';
+import { createReconciler, type Reconciliation } from '../faults/reconcile.js';
+import { createTraffic, type Traffic, type TrafficStats } from '../faults/traffic.js';
+import { createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
+
+const INGEST_KEY = 'cluster-faults-ingest-key-01';
+/** Sales acknowledged before each fault, and again after it healed. */
+const PER_SIDE = 200;
+const SETTLE_MS = 180_000;
+const dirs = stackDirs();
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Row {
+  fault: string;
+  result: Reconciliation;
+  serverErrors: number;
+  networkErrors: number;
+  recoveryMs: number | undefined;
+  note: string;
+}
+const rows: Row[] = [];
+
+const local = !process.env.KAFKA_BROKERS && !process.env.CLICKHOUSE_URL;
+
+describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () => {
+  const database = uniqueName('cfaults');
+  const nodes = new Map(topologyServices('cluster', dirs).map((n) => [n.service.name, n.service]));
+  const node = (name: string) => nodes.get(name)!;
+  const env = topologyEnv('cluster', dirs);
+  const clients = new Map<string, ClickHouseClient>();
+  /** A client of a replica, by node name. */
+  const replica = (name: string) => {
+    let client = clients.get(name);
+    if (client === undefined) {
+      client = createClient({ url: `http://${node(name).address}`, request_timeout: 300_000 });
+      clients.set(name, client);
+    }
+    return client;
+  };
+  // Reads as analysts do, through s1r1 (where the service's CLICKHOUSE_URL points).
+  const reconciler = createReconciler(replica('clickhouse-s1r1'), database);
+  let pgDatabase: { url: string; drop: () => Promise<void> };
+  let service: ServiceProcess;
+  let seed = 1;
+
+  beforeAll(async () => {
+    const down = [...nodes.values()].filter(
+      (s) => s.pid() === undefined && s.kind !== 'postgres' && s.kind !== 'influxdb',
+    );
+    expect(
+      down.map((s) => s.name),
+      'run `npm run stack -- up --topology cluster` first',
+    ).toEqual([]);
+    pgDatabase = await createTestDatabase('cfaults');
+    const logDir = mkdtempSync(join(tmpdir(), 'ticketpulse-cluster-faults-'));
+    ({ service } = await migratedServiceChild({
+      database,
+      databaseUrl: pgDatabase.url,
+      env: {
+        ...Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'DATABASE_URL')),
+        INGEST_API_KEYS: `cfaults:${INGEST_KEY}`,
+        INGEST_RETRY_AFTER_SECONDS: '1',
+        LOG_LEVEL: 'warn',
+      },
+      logFile: join(logDir, 'service.log'),
+    }));
+    await service.start();
+  }, 600_000);
+
+  afterAll(async () => {
+    printTable();
+    for (const s of nodes.values())
+      if (s.pid() === undefined) await s.start(() => undefined).catch(() => undefined);
+    await service?.stop();
+    // CLUSTER_FAULTS_KEEP=1 keeps the databases, to look into a failed fault.
+    if (!process.env.CLUSTER_FAULTS_KEEP) {
+      const config = loadConfig({
+        ...process.env,
+        ...env,
+        CLICKHOUSE_DATABASE: database,
+        KAFKA_TOPIC_PREFIX: `${database}.`,
+      });
+      const admin = createKafka(config).admin();
+      await admin.connect().catch(() => undefined);
+      await removeFromCluster(config, replica('clickhouse-s1r1'), admin);
+      await admin.disconnect().catch(() => undefined);
+    }
+    for (const client of clients.values()) await client.close();
+    await pgDatabase?.drop().catch(() => undefined);
+  }, 600_000);
+
+  async function acknowledgedMore(traffic: Traffic, more: number, timeoutMs = 120_000): Promise<void> {
+    const target = traffic.stats.sales.size + more;
+    const reached = await eventually(
+      async () => traffic.stats.sales.size,
+      (n) => n >= target,
+      timeoutMs,
+      50,
+    );
+    expect(reached, 'acknowledged sales').toBeGreaterThanOrEqual(target);
+  }
+
+  /**
+   * Each server's own figures for a show, by node name: sales in its raw table, and orders in its
+   * minute windows (a server whose windows lost rows its raw table kept shows here).
+   */
+  async function perServer(show: string): Promise<Record<string, { raw: number; windows: number }>> {
+    const counts: Record<string, { raw: number; windows: number }> = {};
+    const shard = shardDatabase(database);
+    for (const name of ['clickhouse-s1r1', 'clickhouse-s1r2', 'clickhouse-s2r1', 'clickhouse-s2r2']) {
+      const result = await replica(name).query({
+        query: `SELECT
+            (SELECT count() FROM ${shard}.ticket_sales WHERE event_id = '${show}') AS raw,
+            (SELECT countMerge(orders_state) FROM ${shard}.sales_per_minute_agg WHERE event_id = '${show}') AS windows`,
+        format: 'JSONEachRow',
+      });
+      const [row] = (await result.json()) as { raw: string; windows: string }[];
+      counts[name] = { raw: Number(row?.raw ?? 0), windows: Number(row?.windows ?? 0) };
+    }
+    return counts;
+  }
+
+  async function run(
+    name: string,
+    fault: (show: string) => Promise<{ healedAt: number; note?: string }>,
+  ): Promise<Row> {
+    const show = `cfault-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+    const traffic = createTraffic({ baseUrl: () => service.baseUrl, apiKey: INGEST_KEY, show, seed: seed++ });
+    traffic.start();
+    let stats: TrafficStats;
+    let healed: { healedAt: number; note?: string };
+    try {
+      await acknowledgedMore(traffic, PER_SIDE);
+      healed = await fault(show);
+      await acknowledgedMore(traffic, PER_SIDE);
+    } finally {
+      stats = await traffic.stop();
+    }
+    const { settledAt } = await reconciler.settle(show, stats, SETTLE_MS);
+    // Both replicas of each shard end equal, and the shards hold every sale once between them.
+    const same = (a?: { raw: number; windows: number }, b?: { raw: number; windows: number }) =>
+      a !== undefined && b !== undefined && a.raw === b.raw && a.windows === b.windows;
+    const counts = await eventually(
+      () => perServer(show),
+      (c) =>
+        same(c['clickhouse-s1r1'], c['clickhouse-s1r2']) && same(c['clickhouse-s2r1'], c['clickhouse-s2r2']),
+      SETTLE_MS,
+      500,
+    );
+    const figures = (name: string) => `${counts[name]!.raw}/${counts[name]!.windows}`;
+    const result = await reconciler.reconcile(show, stats);
+    const row: Row = {
+      fault: name,
+      result,
+      serverErrors: stats.serverErrors,
+      networkErrors: stats.networkErrors,
+      recoveryMs: settledAt === undefined ? undefined : Math.max(0, settledAt - healed.healedAt),
+      note: `${healed.note ? `${healed.note}; ` : ''}raw/windows s1r1 ${figures('clickhouse-s1r1')}, s1r2 ${figures('clickhouse-s1r2')}, s2r1 ${figures('clickhouse-s2r1')}, s2r2 ${figures('clickhouse-s2r2')}`,
+    };
+    rows.push(row);
+    expect(stats.unexpected, 'answers other than 2xx, 5xx').toEqual([]);
+    expect(result.found, 'acknowledged ids found').toBe(result.acknowledged);
+    expect(result.rawDuplicates, 'duplicates in raw tables').toBe(0);
+    expect(result.aggregateDuplicates, 'duplicates in aggregates').toBe(0);
+    expect(result.aggregateMismatches, 'windows unlike the recomputation').toEqual([]);
+    expect(counts['clickhouse-s1r1'], 'shard 1 replicas equal').toEqual(counts['clickhouse-s1r2']);
+    expect(counts['clickhouse-s2r1'], 'shard 2 replicas equal').toEqual(counts['clickhouse-s2r2']);
+    for (const [name, c] of Object.entries(counts))
+      expect(c.windows, `${name}: windows hold its raw sales`).toBe(c.raw);
+    expect(counts['clickhouse-s1r1']!.raw + counts['clickhouse-s2r1']!.raw, 'each sale on one shard').toBe(
+      stats.sales.size,
+    );
+    return row;
+  }
+
+  async function killed(name: string): Promise<void> {
+    const s = node(name);
+    process.kill(s.pid()!, 'SIGKILL');
+    await eventually(
+      () =>
+        s.probe.check().then(
+          () => 'up',
+          () => 'down',
+        ),
+      (state) => state === 'down' && s.pid() === undefined,
+      30_000,
+      100,
+    );
+  }
+
+  it('one broker kill -9, restarted after 20 s: writes go on (2 of 3 in sync)', async () => {
+    await run('broker kill -9', async () => {
+      await killed('kafka-2');
+      await wait(20_000);
+      await node('kafka-2').start(() => undefined);
+      return { healedAt: Date.now() };
+    });
+  }, 600_000);
+
+  it('one ClickHouse replica kill -9, restarted after 20 s: its shard answers from the other', async () => {
+    await run('replica s2r1 kill -9', async (show) => {
+      await killed('clickhouse-s2r1');
+      // The other replica keeps consuming, and Distributed reads go to it.
+      const during = await replica('clickhouse-s1r1').query({
+        query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
+        format: 'JSONEachRow',
+      });
+      const answered = Number(((await during.json()) as { n: string }[])[0]?.n);
+      await wait(20_000);
+      await node('clickhouse-s2r1').start(() => undefined);
+      return { healedAt: Date.now(), note: `read during: ${answered} sales` };
+    });
+  }, 600_000);
+
+  it('a whole shard down for 20 s: reads name the missing shard instead of answering partial totals', async () => {
+    await run('shard 2 down', async (show) => {
+      await Promise.all([killed('clickhouse-s2r1'), killed('clickhouse-s2r2')]);
+      const error = await replica('clickhouse-s1r1')
+        .query({
+          query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
+          format: 'JSONEachRow',
+        })
+        .then(
+          () => '',
+          (err: Error) => err.message,
+        );
+      expect(error, 'a read through Distributed with shard 2 down').toMatch(
+        /19033|19034|connect|Connection/i,
+      );
+      await wait(20_000);
+      await Promise.all([
+        node('clickhouse-s2r1').start(() => undefined),
+        node('clickhouse-s2r2').start(() => undefined),
+      ]);
+      return { healedAt: Date.now(), note: `read during: ${error.split('\n')[0]!.slice(0, 90)}` };
+    });
+  }, 600_000);
+
+  it('ZooKeeper stopped for 30 s: the streams go on; writes to replicated tables fail loudly, none lost', async () => {
+    await run('ZooKeeper stopped 30 s', async () => {
+      expect(await node('zookeeper').stop()).toBe(true);
+      await wait(5_000);
+      const error = await replica('clickhouse-s1r1')
+        .command({
+          query: `INSERT INTO ${database}.fraud_alerts_log (rule, event_id, order_id, user_id, detected_at, details) VALUES ('zk-probe', 'x', 'x', 'x', now(), '')`,
+        })
+        .then(
+          () => '',
+          (err: Error) => err.message,
+        );
+      await wait(25_000);
+      await node('zookeeper').start(() => undefined);
+      return {
+        healedAt: Date.now(),
+        note: `insert into a replicated table: ${error.split('\n')[0]!.slice(0, 80) || 'accepted'}`,
+      };
+    });
+  }, 600_000);
+
+  function printTable(): void {
+    const table = new Table({
+      head: ['fault', 'acked', 'found', 'dup raw', 'dup agg', '5xx', 'no answer', 'recovery', 'note'],
+      style: { head: [], border: [] },
+    });
+    for (const r of rows) {
+      table.push([
+        r.fault,
+        r.result.acknowledged,
+        r.result.found,
+        r.result.rawDuplicates,
+        r.result.aggregateDuplicates,
+        r.serverErrors,
+        r.networkErrors,
+        r.recoveryMs === undefined ? 'not settled' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
+        r.note,
+      ]);
+    }
+    console.log(`\ncluster fault table (npm run test:faults:cluster)\n${table.toString()}`);
+  }
+});
