@@ -24,8 +24,15 @@ export type StackPorts = Record<keyof typeof STACK_BASE_PORTS, number>;
  * such as one the fault suite stops and kills, can run beside the shared one.
  */
 export function stackPorts(offset: number): StackPorts {
-  const moved = Object.entries(STACK_BASE_PORTS).map(([name, base]) => [name, base + offset]);
-  return Object.fromEntries(moved) as StackPorts;
+  return movedPorts(STACK_BASE_PORTS, offset);
+}
+
+/** Every port of `base` plus `offset`. */
+function movedPorts<T extends Record<string, number>>(base: T, offset: number): Record<keyof T, number> {
+  return Object.fromEntries(Object.entries(base).map(([name, port]) => [name, port + offset])) as Record<
+    keyof T,
+    number
+  >;
 }
 
 /**
@@ -54,8 +61,7 @@ const CLUSTER_BASE_PORTS = {
 export type ClusterPorts = Record<keyof typeof CLUSTER_BASE_PORTS, number>;
 
 export function clusterPorts(offset: number): ClusterPorts {
-  const moved = Object.entries(CLUSTER_BASE_PORTS).map(([name, base]) => [name, base + offset]);
-  return Object.fromEntries(moved) as ClusterPorts;
+  return movedPorts(CLUSTER_BASE_PORTS, offset);
 }
 
 /** The cluster's shape: brokers, and ClickHouse replicas by shard. */

@@ -21,7 +21,12 @@ import { removeFromCluster } from '../harness/service-harness.js';
 import { loadConfig } from '../../src/config.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { createReconciler, type Reconciliation } from '../faults/reconcile.js';
-import { createTraffic, type Traffic, type TrafficStats } from '../faults/traffic.js';
+import {
+  acknowledgedMore as acknowledgedMoreSales,
+  createTraffic,
+  type Traffic,
+  type TrafficStats,
+} from '../faults/traffic.js';
 import { createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
 
 const INGEST_KEY = 'cluster-faults-ingest-key-01';
@@ -111,13 +116,7 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
   }, 600_000);
 
   async function acknowledgedMore(traffic: Traffic, more: number, timeoutMs = 120_000): Promise<void> {
-    const target = traffic.stats.sales.size + more;
-    const reached = await eventually(
-      async () => traffic.stats.sales.size,
-      (n) => n >= target,
-      timeoutMs,
-      50,
-    );
+    const { reached, target } = await acknowledgedMoreSales(traffic, more, timeoutMs);
     expect(reached, 'acknowledged sales').toBeGreaterThanOrEqual(target);
   }
 

@@ -31,7 +31,12 @@ import { config, createTestDatabase, eventually, uniqueName } from '../integrati
 import { createReconciler, type Reconciliation } from './reconcile.js';
 import { runTsx, type ServiceProcess } from '../../scripts/service-process.js';
 import { migratedServiceChild } from '../harness/service-child.js';
-import { createTraffic, type Traffic, type TrafficStats } from './traffic.js';
+import {
+  acknowledgedMore as acknowledgedMoreSales,
+  createTraffic,
+  type Traffic,
+  type TrafficStats,
+} from './traffic.js';
 import {
   startPrometheus,
   watchExpressions,
@@ -143,13 +148,7 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
 
   /** Waits until `traffic` has `more` acknowledged sales beyond what it had when called. */
   async function acknowledgedMore(traffic: Traffic, more: number, timeoutMs = 60_000): Promise<void> {
-    const target = traffic.stats.sales.size + more;
-    const reached = await eventually(
-      async () => traffic.stats.sales.size,
-      (n) => n >= target,
-      timeoutMs,
-      50,
-    );
+    const { reached, target } = await acknowledgedMoreSales(traffic, more, timeoutMs);
     expect(reached, 'acknowledged sales').toBeGreaterThanOrEqual(target);
   }
 

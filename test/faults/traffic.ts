@@ -204,3 +204,20 @@ export function createTraffic(options: TrafficOptions) {
 }
 
 export type Traffic = ReturnType<typeof createTraffic>;
+
+/**
+ * Waits until `traffic` has `more` acknowledged sales beyond what it had when called, or the
+ * deadline passes; returns the count reached and the one waited for, for the caller to assert.
+ */
+export async function acknowledgedMore(
+  traffic: Traffic,
+  more: number,
+  timeoutMs: number,
+): Promise<{ reached: number; target: number }> {
+  const target = traffic.stats.sales.size + more;
+  const deadline = Date.now() + timeoutMs;
+  while (traffic.stats.sales.size < target && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { reached: traffic.stats.sales.size, target };
+}
