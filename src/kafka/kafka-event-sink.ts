@@ -180,7 +180,7 @@ export function batchByTopic(
   let topicOfEvents: string | undefined;
   for (const event of accepted) {
     const shards = topics[event.eventType];
-    const topic = shards.length === 1 ? shards[0]! : shards[shardOf(event.key, shards.length)]!;
+    const topic = shards[shardOf(event.key, shards.length)]!;
     // A request is usually of one event type and shard: look the list up only when the topic changes.
     if (topic !== topicOfEvents) {
       topicOfEvents = topic;

@@ -71,17 +71,19 @@ export function renderMigration(sql: string, vars: RenderVars): string {
 }
 
 /**
- * A file's statements as they run: on a single server, rendered; on a cluster, each placed in
- * the shard or the analysts' database by src/migrate/cluster-render.ts, which needs every
- * file's statements (`all`) to know each object's role.
+ * Renders a file into its statements as they run: on a single server, rendered; on a cluster,
+ * each placed in the shard or the analysts' database by src/migrate/cluster-render.ts, which
+ * needs every file's statements (`all`, read once here) to know each object's role.
  */
-export function renderStatements(sql: string, vars: RenderVars, all: readonly string[]): string[] {
-  if (!vars.cluster) return splitStatements(renderMigration(sql, vars));
-  const names = { database: vars.database, cluster: vars.cluster };
+export function statementRenderer(vars: RenderVars, all: readonly string[]): (sql: string) => string[] {
+  const { cluster } = vars;
+  if (!cluster) return (sql) => splitStatements(renderMigration(sql, vars));
+  const names = { database: vars.database, cluster };
   const roles = objectRoles(all.flatMap((file) => splitStatements(file)));
-  return splitStatements(renderValues(sql, vars)).flatMap((statement) =>
-    renderForCluster(statement, roles, names),
-  );
+  return (sql) =>
+    splitStatements(renderValues(sql, vars)).flatMap((statement) =>
+      renderForCluster(statement, roles, names),
+    );
 }
 
 /** Every placeholder but `{database}` and `{on_cluster}`. */
@@ -131,13 +133,13 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
           ? await detectCascadeMode(client, `${database}_cascade_probe`)
           : 'through_target');
       const results: MigrationResult[] = skippedResults('clickhouse', files, pending);
+      const render = statementRenderer(
+        { ...options, cascadeMode },
+        files.map((f) => f.sql),
+      );
       for (const file of pending) {
         const started = performance.now();
-        const statements = renderStatements(
-          file.sql,
-          { ...options, cascadeMode },
-          files.map((f) => f.sql),
-        );
+        const statements = render(file.sql);
         let done = 0;
         try {
           for (const statement of statements) {

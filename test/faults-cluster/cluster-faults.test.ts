@@ -20,6 +20,7 @@ import { migratedServiceChild } from '../harness/service-child.js';
 import { removeFromCluster } from '../harness/service-harness.js';
 import { loadConfig } from '../../src/config.js';
 import { createKafka } from '../../src/clients/kafka.js';
+import { killed } from '../faults/kill.js';
 import { createReconciler, type Reconciliation } from '../faults/reconcile.js';
 import {
   acknowledgedMore as acknowledgedMoreSales,
@@ -193,24 +194,14 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
     return row;
   }
 
-  async function killed(name: string): Promise<void> {
-    const s = node(name);
-    process.kill(s.pid()!, 'SIGKILL');
-    await eventually(
-      () =>
-        s.probe.check().then(
-          () => 'up',
-          () => 'down',
-        ),
-      (state) => state === 'down' && s.pid() === undefined,
-      30_000,
-      100,
-    );
+  /** SIGKILLs a node by name and waits until it is gone. */
+  async function kill(name: string): Promise<void> {
+    await killed(node(name), 100);
   }
 
   it('one broker kill -9, restarted after 20 s: writes go on (2 of 3 in sync)', async () => {
     await run('broker kill -9', async () => {
-      await killed('kafka-2');
+      await kill('kafka-2');
       await wait(20_000);
       await node('kafka-2').start(() => undefined);
       return { healedAt: Date.now() };
@@ -219,7 +210,7 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
 
   it('one ClickHouse replica kill -9, restarted after 20 s: its shard answers from the other', async () => {
     await run('replica s2r1 kill -9', async (show) => {
-      await killed('clickhouse-s2r1');
+      await kill('clickhouse-s2r1');
       // The other replica keeps consuming, and Distributed reads go to it.
       const during = await replica('clickhouse-s1r1').query({
         query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
@@ -234,7 +225,7 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
 
   it('a whole shard down for 20 s: reads name the missing shard instead of answering partial totals', async () => {
     await run('shard 2 down', async (show) => {
-      await Promise.all([killed('clickhouse-s2r1'), killed('clickhouse-s2r2')]);
+      await Promise.all([kill('clickhouse-s2r1'), kill('clickhouse-s2r2')]);
       const error = await replica('clickhouse-s1r1')
         .query({
           query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,

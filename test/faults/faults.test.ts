@@ -28,6 +28,7 @@ import { createConsumerLag } from '../../src/kafka/consumer-lag.js';
 import { topicNames } from '../../src/kafka/topology.js';
 import { readRanges } from '../../src/operations/poison-skip.js';
 import { config, createTestDatabase, eventually, uniqueName } from '../integration/helpers.js';
+import { killed } from './kill.js';
 import { createReconciler, type Reconciliation } from './reconcile.js';
 import { runTsx, type ServiceProcess } from '../../scripts/service-process.js';
 import { migratedServiceChild } from '../harness/service-child.js';
@@ -315,20 +316,7 @@ describe.skipIf(!local)('faults (local stack only; stops and kills its services)
     await run(
       'ClickHouse kill -9',
       async () => {
-        const pid = server.pid()!;
-        const killedAt = Date.now();
-        process.kill(pid, 'SIGKILL');
-        // Gone, and its ports closed (a killed server's sockets may outlive its pid briefly).
-        await eventually(
-          () =>
-            server.probe.check().then(
-              () => 'up',
-              () => 'down',
-            ),
-          (state) => state === 'down' && server.pid() === undefined,
-          30_000,
-          50,
-        );
+        const killedAt = await killed(server);
         // Down 16 s, the fault: past FreshnessHigh's 10 s as scrapes see it (at about 11 s
         // it was true in some runs and not in others), well under the 30 s stall.
         await wait(Math.max(0, killedAt + 16_000 - Date.now()));

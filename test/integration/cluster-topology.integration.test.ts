@@ -270,55 +270,27 @@ describe.skipIf(!local)('the cluster topology', () => {
         for (const body of requests) expect((await pipeline.post(body)).status, pipeline.database).toBe(202);
       }
 
-      const counted = async (p: TestPipeline) =>
-        (
-          await p.query<{ n: string }>(
-            `SELECT toString(sum(orders)) AS n FROM ${p.database}.sales_per_minute`,
-          )
-        )[0]?.n;
+      // Every record counted in its window view, on both (waits, then asserts what it saw).
+      const sumOf = async (p: TestPipeline, view: string, column: string) =>
+        (await p.query<{ n: string }>(`SELECT toString(sum(${column})) AS n FROM ${p.database}.${view}`))[0]
+          ?.n;
+      const expected: [string, string, string][] = [
+        ['sales_per_minute', 'orders', '240'],
+        ['engagement_per_minute', 'interactions', '120'],
+        ['metrics_per_minute', 'samples', '60'],
+      ];
       for (const p of pipelines) {
-        expect(
-          await eventually(
-            () => counted(p),
-            (n) => n === '240',
+        for (const [view, column, total] of expected) {
+          const seen = await eventually(
+            () => sumOf(p, view, column),
+            (n) => n === total,
             60_000,
             250,
-          ),
-          p.database,
-        ).toBe('240');
-      }
-      const interactionsCounted = async (p: TestPipeline) =>
-        (
-          await p.query<{ n: string }>(
-            `SELECT toString(sum(interactions)) AS n FROM ${p.database}.engagement_per_minute`,
-          )
-        )[0]?.n;
-      const metricsCounted = async (p: TestPipeline) =>
-        (
-          await p.query<{ n: string }>(
-            `SELECT toString(sum(samples)) AS n FROM ${p.database}.metrics_per_minute`,
-          )
-        )[0]?.n;
-      for (const p of pipelines) {
-        expect(
-          await eventually(
-            () => interactionsCounted(p),
-            (n) => n === '120',
-            60_000,
-            250,
-          ),
-        ).toBe('120');
-        expect(
-          await eventually(
-            () => metricsCounted(p),
-            (n) => n === '60',
-            60_000,
-            250,
-          ),
-        ).toBe('60');
+          );
+          expect(seen, `${p.database} ${view}`).toBe(total);
+        }
       }
 
-      // Every row of every analyst view, the same on both (the cluster's read through Distributed).
       // fraud_rules_current's updated_at is when each database's migration seeded the rules.
       const rows = async (p: TestPipeline, view: string) =>
         (await p.query<Record<string, unknown>>(`SELECT * FROM ${p.database}.${view}`))

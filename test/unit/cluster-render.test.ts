@@ -1,7 +1,7 @@
 // Where each object of the migrations lives on a cluster (src/migrate/cluster-render.ts), checked
 // over every file: the rule must place every statement, and place it where the design says.
 import { describe, expect, it } from 'vitest';
-import { renderStatements } from '../../src/migrate/clickhouse-migrator.js';
+import { statementRenderer } from '../../src/migrate/clickhouse-migrator.js';
 import { readMigrationFiles } from '../../src/migrate/migration-files.js';
 
 const files = readMigrationFiles(new URL('../../migrations/clickhouse/', import.meta.url).pathname);
@@ -13,7 +13,8 @@ const vars = {
   topicPrefix: 'x.',
   cascadeMode: 'through_view' as const,
 };
-const rendered = files.flatMap((f) => renderStatements(f.sql, vars, all));
+const render = statementRenderer(vars, all);
+const rendered = files.flatMap((f) => render(f.sql));
 const oneLine = (s: string) =>
   s
     .replace(/--[^\n]*/g, '')
@@ -68,7 +69,7 @@ describe('the migrations on a cluster', () => {
   it('renders a single server exactly as before', () => {
     const single = { ...vars, cluster: '' };
     for (const f of files) {
-      for (const statement of renderStatements(f.sql, single, all)) {
+      for (const statement of statementRenderer(single, all)(f.sql)) {
         expect(statement).not.toMatch(/ON CLUSTER|_shard|Distributed|Replicated/);
       }
     }
