@@ -18,7 +18,8 @@ import type { ServiceProcess } from '../../scripts/service-process.js';
 import { shardDatabase } from '../../src/migrate/cluster-render.js';
 import { migratedServiceChild } from '../harness/service-child.js';
 import { removeFromCluster } from '../harness/service-harness.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, topicShards } from '../../src/config.js';
+import { shardTopicNames } from '../../src/kafka/topology.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { killed } from '../faults/kill.js';
 import { createReconciler, type Reconciliation } from '../faults/reconcile.js';
@@ -170,13 +171,14 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
     );
     const figures = (name: string) => `${counts[name]!.raw}/${counts[name]!.windows}`;
     const result = await reconciler.reconcile(show, stats);
+    const whereabouts = result.missing.length > 0 ? await whereIs(result.missing) : '';
     const row: Row = {
       fault: name,
       result,
       serverErrors: stats.serverErrors,
       networkErrors: stats.networkErrors,
       recoveryMs: settledAt === undefined ? undefined : Math.max(0, settledAt - healed.healedAt),
-      note: `${healed.note ? `${healed.note}; ` : ''}raw/windows s1r1 ${figures('clickhouse-s1r1')}, s1r2 ${figures('clickhouse-s1r2')}, s2r1 ${figures('clickhouse-s2r1')}, s2r2 ${figures('clickhouse-s2r2')}`,
+      note: `${healed.note ? `${healed.note}; ` : ''}${whereabouts}raw/windows s1r1 ${figures('clickhouse-s1r1')}, s1r2 ${figures('clickhouse-s1r2')}, s2r1 ${figures('clickhouse-s2r1')}, s2r2 ${figures('clickhouse-s2r2')}`,
     };
     rows.push(row);
     expect(stats.unexpected, 'answers other than 2xx, 5xx').toEqual([]);
@@ -192,6 +194,67 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
       stats.sales.size,
     );
     return row;
+  }
+
+  /**
+   * Where acknowledged ids that the Distributed tables lack are: in which shard topic partition
+   * and offset (all of each topic read from its start), and on which servers' raw tables. Tells a
+   * loss before Kafka (the API acknowledged what no broker kept) from one after it (a consumer
+   * skipped what the brokers hold).
+   */
+  async function whereIs(ids: string[]): Promise<string> {
+    const config = loadConfig({ ...process.env, ...env, KAFKA_TOPIC_PREFIX: `${database}.` });
+    const topics = Object.values(shardTopicNames(config.KAFKA_TOPIC_PREFIX, topicShards(config))).flat();
+    const kafka = createKafka(config);
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = new Map<string, Map<number, string>>();
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+      ends.set(topic, new Map(offsets.map((o) => [o.partition, o.high])));
+    }
+    await admin.disconnect();
+    const inKafka = new Map<string, string>();
+    const consumer = kafka.consumer({ groupId: `${database}-whereis-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    const remaining = new Set(
+      [...ends].flatMap(([topic, parts]) =>
+        [...parts].filter(([, high]) => high !== '0').map(([p]) => `${topic}/${p}`),
+      ),
+    );
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const text = message.value?.toString() ?? '';
+        for (const id of ids) if (text.includes(id)) inKafka.set(id, `${topic}/${partition}@${message.offset}`);
+        if (BigInt(message.offset) + 1n >= BigInt(ends.get(topic)?.get(partition) ?? '0'))
+          remaining.delete(`${topic}/${partition}`);
+      },
+    });
+    await eventually(
+      async () => remaining.size,
+      (n) => n === 0,
+      60_000,
+      200,
+    ).catch(() => undefined);
+    await consumer.disconnect();
+    const quoted = ids.map((id) => `'${id}'`).join(',');
+    const onServers = new Map<string, string[]>();
+    for (const name of ['clickhouse-s1r1', 'clickhouse-s1r2', 'clickhouse-s2r1', 'clickhouse-s2r2']) {
+      const result = await replica(name).query({
+        query: `SELECT toString(id) AS id FROM ${shardDatabase(database)}.ticket_sales WHERE id IN (${quoted})
+                UNION ALL SELECT toString(id) AS id FROM ${shardDatabase(database)}.user_interactions WHERE id IN (${quoted})`,
+        format: 'JSONEachRow',
+      });
+      for (const { id } of (await result.json()) as { id: string }[])
+        onServers.set(id, [...(onServers.get(id) ?? []), name.replace('clickhouse-', '')]);
+    }
+    const described = ids.map(
+      (id) =>
+        `${id}: ${inKafka.get(id) ?? `not in Kafka${remaining.size > 0 ? ' (topics not read to the end)' : ''}`}, raw on ${onServers.get(id)?.join('+') ?? 'no server'}`,
+    );
+    console.log(`missing acknowledged ids:\n  ${described.join('\n  ')}`);
+    return `missing: ${described.slice(0, 3).join('; ')}; `;
   }
 
   /** SIGKILLs a node by name and waits until it is gone. */
