@@ -110,10 +110,16 @@ export function createClickHouseMigrator(options: ClickHouseMigratorOptions) {
         query: `CREATE DATABASE IF NOT EXISTS ${shardDatabase(database)} ${onCluster}`,
       });
     }
+    // On a cluster every server holds the history (one replicated table), since every server's
+    // schema probe reads it: kept on the migrating server alone, a service pointed at another
+    // server found every migration pending and refused to start.
+    const engine = options.cluster
+      ? `ReplicatedMergeTree('/clickhouse/{cluster}/tables/all/${database}/schema_migrations', '{replica}')`
+      : 'MergeTree';
     await client.command({
-      query: `CREATE TABLE IF NOT EXISTS ${history} (
+      query: `CREATE TABLE IF NOT EXISTS ${history} ${onCluster} (
         version UInt32, name String, checksum String, statements UInt32, applied_at DateTime
-      ) ENGINE = MergeTree ORDER BY version`,
+      ) ENGINE = ${engine} ORDER BY version`,
     });
     const result = await client.query({
       query: `SELECT version, name, checksum FROM ${history} ORDER BY version`,
