@@ -37,7 +37,7 @@ export interface ServiceProcess {
   logFile: string;
   /** The running process's pid (undefined before start and after exit). */
   pid(): number | undefined;
-  /** Starts the process and waits until it answers HTTP. */
+  /** Starts the process and waits until it is ready (answers HTTP, unless told otherwise). */
   start(): Promise<void>;
   /** kill -9, and waits until it is gone. */
   kill(): Promise<void>;
@@ -45,7 +45,17 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-export function createServiceProcess(env: NodeJS.ProcessEnv, port: number, logFile: string): ServiceProcess {
+/**
+ * `ready` says when a started process counts as up; the default is that it answers
+ * `/healthz`. A process whose roles serve no HTTP (only `rules` or `bridge`: src/service.ts starts
+ * the server for `api` and `push`) needs a check of its own, e.g. its connection in Postgres.
+ */
+export function createServiceProcess(
+  env: NodeJS.ProcessEnv,
+  port: number,
+  logFile: string,
+  ready?: () => Promise<boolean>,
+): ServiceProcess {
   const baseUrl = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -87,10 +97,10 @@ export function createServiceProcess(env: NodeJS.ProcessEnv, port: number, logFi
       const started = child;
       exited = new Promise((resolve) => started.once('exit', () => resolve()));
       const deadline = Date.now() + 60_000;
-      while (!(await answers())) {
+      while (!(await (ready ?? answers)())) {
         if (started.exitCode !== null)
           throw new Error(`the service exited ${started.exitCode}; see ${logFile}`);
-        if (Date.now() > deadline) throw new Error(`the service did not answer within 60 s; see ${logFile}`);
+        if (Date.now() > deadline) throw new Error(`the service was not ready within 60 s; see ${logFile}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     },
