@@ -12,6 +12,17 @@ import { repeat } from '../lifecycle/repeat.js';
 
 const RULES_DIR = new URL('./rules/', import.meta.url).pathname;
 
+/**
+ * On a cluster `ticket_sales_ids` and `sales_by_user` are Distributed tables, and the velocity and
+ * unusual_location rules read one inside an IN or JOIN subquery of a query over another: 18.16
+ * refuses that by default (Code 288, "Double-distributed IN/JOIN subqueries is denied"), and the
+ * run stopped there, before its watermark moved. `global` runs each such subquery once, on the
+ * server the runner talks to, over all shards, and sends its result to the shards: right whatever
+ * key the shards are split by. One server has no Distributed table, and the setting changes
+ * nothing there.
+ */
+const DISTRIBUTED_SUBQUERIES = { distributed_product_mode: 'global' } as const;
+
 export interface FraudRuleRunnerOptions {
   clickhouse: ClickHouseClient;
   database: string;
@@ -106,7 +117,10 @@ export function createFraudRuleRunner(options: FraudRuleRunnerOptions) {
     for (const rule of rules) {
       const from = froms.get(rule.name)!;
       if (from >= to) continue;
-      await clickhouse.command({ query: renderNamedQuery(rule, database, { from_time: from, to_time: to }) });
+      await clickhouse.command({
+        query: renderNamedQuery(rule, database, { from_time: from, to_time: to }),
+        clickhouse_settings: DISTRIBUTED_SUBQUERIES,
+      });
       runs.push({ rule: rule.name, from, to });
     }
     const moved = runs.filter((r) => next > r.from);
