@@ -398,17 +398,45 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
 
       const killedAt = Date.now();
       await proc(leader).kill();
-      const next = await eventually(leaders, (l) => l.length === 1, 3 * leaderCheckIntervalMs, 20);
+      // The killed process's session may hold the lock a moment longer, until Postgres sees it end.
+      const next = await eventually(
+        leaders,
+        (l) => l.length === 1 && l[0] === applicationName(follower),
+        3 * leaderCheckIntervalMs,
+        20,
+      );
       const takeoverMs = Date.now() - killedAt;
       expect(next).toEqual([applicationName(follower)]);
       // Postgres frees the lock when the killed process's session ends; the follower tries
       // every LEADER_CHECK_INTERVAL_MS, so it leads within one interval (plus a check's round trip).
       expect(takeoverMs).toBeLessThanOrEqual(leaderCheckIntervalMs + 1000);
 
-      // The follower does the work now: the rest of the VIP seats (95 and 100 %), and the large
-      // orders sent from here on.
+      // The follower does the work now: the rest of the VIP seats (95 and 100 %), the large
+      // orders sent from here on, 7 orders of one buyer within a minute (velocity: the 6th and
+      // 7th), and a buyer's purchase from FR after one from DE (unusual_location).
       const largeBefore = large.length;
       expect(await post('api-a', vip(3))).toBe(202);
+      const now = Date.now() - 2000;
+      const base = Math.floor(now / 60_000) === Math.floor((now + 1000) / 60_000) ? now : now - 1500;
+      const fast = `fast-${randomUUID()}`;
+      const velocity = Array.from({ length: 7 }, (_, i) =>
+        ticketSale(
+          { timestamp: new Date(base + i * 10).toISOString() },
+          { event_id: trafficShow, user_id: fast },
+        ),
+      );
+      const moved = `moved-${randomUUID()}`;
+      const [home, abroad] = [10_000, 5_000].map((ago, i) =>
+        ticketSale(
+          { timestamp: new Date(Date.now() - ago).toISOString() },
+          {
+            event_id: trafficShow,
+            user_id: moved,
+            location: i ? { country: 'FR', city: 'Paris' } : { country: 'DE', city: 'Berlin' },
+          },
+        ),
+      );
+      expect(await post('api-b', [...velocity, home!, abroad!])).toBe(202);
       const alertsAfter = await eventually(capacityAlerts, (a) => a.length === 3, 60_000, 250);
       const movedMs = Date.now() - killedAt;
       await eventually(
@@ -419,7 +447,12 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
       );
       stopped = true;
       await traffic;
-      const flagged = await eventually(fraudAlerts, (a) => a.length >= large.length, 60_000, 250);
+      const expected = [
+        ...large.map((order_id) => ({ order_id, rule: 'large_amount' })),
+        ...velocity.slice(5).map((s) => ({ order_id: s.data.order_id, rule: 'velocity' })),
+        { order_id: abroad!.data.order_id, rule: 'unusual_location' },
+      ].sort((a, b) => (a.order_id < b.order_id ? -1 : 1));
+      const flagged = await eventually(fraudAlerts, (a) => a.length >= expected.length, 60_000, 250);
       console.log(
         `rules leader ${leader} killed: ${follower} held the lock after ${takeoverMs} ms ` +
           `(LEADER_CHECK_INTERVAL_MS ${leaderCheckIntervalMs}); its capacity alerts visible after ${movedMs} ms; ` +
@@ -428,7 +461,7 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
 
       expect(statuses.filter((s) => s !== 202)).toEqual([]);
       // Each alert once in the views analysts read, and once in the log the rules write.
-      expect(flagged).toEqual(large.sort().map((order_id) => ({ order_id, rule: 'large_amount' })));
+      expect(flagged).toEqual(expected);
       expect(alertsAfter).toEqual([
         { category: 'VIP', threshold: 80 },
         { category: 'VIP', threshold: 95 },
