@@ -76,7 +76,7 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
   let clickhouse: ClickHouseClient;
   let leaderCheckIntervalMs: number;
 
-  /** The process holding the rules leader lock, and how many hold it (0 or 1). */
+  /** The processes holding the rules leader lock: one, or none between two leaders. */
   async function leaders(): Promise<string[]> {
     const { rows } = await admin.query<{ name: string }>(
       `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -140,7 +140,8 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
       processes.set(name, child);
       await child.start();
     };
-    // The bridge first (it resyncs dimensions), then the others, one at a time on 2 cores.
+    // One at a time, on 2 cores; the bridge last: the shows the tests create reach it through
+    // the change feed, not its start-up resync.
     for (const name of Object.keys(PROCESSES) as ProcessName[]) await start(name);
     expect(
       (await call('api-a', 'POST', '/v1/organizers', { id: ORGANIZER, name: 'Scaled out' })).status,
@@ -307,7 +308,7 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
       10_000,
     );
     expect(closed?.code).toBe(1006);
-    // While the client has no push process: new sales, and late ones into an old window.
+    // While the client has no push process: new sales, and late ones (3 minutes back).
     await sell('api-b', 8);
     await sell('api-a', 5, 3);
 
