@@ -5,7 +5,7 @@
  *
  * 1. Baseline: ProducerPerformance (the class behind kafka-producer-perf-test, same version as
  *    the broker) sends real sale rows, one record each, with the API's producer settings
- *    (acks=all, idempotent, gzip) as fast as it can, on the same machine.
+ *    (acks=all, not idempotent, gzip) as fast as it can, on the same machine.
  * 2. The real service, isolated by its environment only (own ClickHouse database, topic prefix
  *    and Postgres database, migrated by `npm run migrate`): `--api` processes of `npm start`,
  *    the first with roles api and rules (the fraud rule runner), the others api only. Loaded
@@ -24,14 +24,16 @@
  *    they can; printed per second: acknowledged, counted in sales_per_minute, messages behind;
  *    then how long after the last 202 every acknowledged sale was counted.
  *
+ * `--topology cluster` measures the cluster topology instead, 1 shard against 2 (see
+ * bench/pipeline-cluster.ts).
+ *
  * Needs ClickHouse and the broker on this machine (`npm run stack -- up`): it finds their pids by
  * the ports they listen on (bench/proc.ts) and reads their CPU and memory from /proc.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
 import { createClickHouse } from '../src/clients/clickhouse.js';
@@ -51,6 +53,8 @@ import {
 import { loadDedupHistory } from './dedup-history.js';
 import { describeRun, fmtMs, median, percentile } from './machine.js';
 import { cpuSecondsOf, pidListeningOn, procUsage } from './proc.js';
+import { loadClient, sustainedLoad } from './load-clients.js';
+import { runClusterBench } from './pipeline-cluster.js';
 import { taggedEvents } from './tagged-events.js';
 import { removeClickHouseAndTopics } from '../test/harness/service-harness.js';
 
@@ -65,6 +69,8 @@ const opts = new Command('bench:pipeline')
   .option('--history <ids>', 'ids preloaded into the sales dedup sets', Number, 86_400_000)
   .option('--history-sales <rows>', 'sales preloaded for the fraud rules', Number, 8_640_000)
   .option('--baseline-records <n>', 'records sent by ProducerPerformance', Number, 2_000_000)
+  .option('--topology <topology>', 'single, or cluster (bench/pipeline-cluster.ts)', 'single')
+  .option('--shards <list>', 'cluster: shard counts to compare, comma-separated', '1,2')
   .parse()
   .opts<{
     rates: string;
@@ -77,8 +83,21 @@ const opts = new Command('bench:pipeline')
     history: number;
     historySales: number;
     baselineRecords: number;
+    topology: string;
+    shards: string;
   }>();
 const rates = opts.rates.split(',').map(Number);
+if (opts.topology === 'cluster') {
+  await runClusterBench({
+    shards: opts.shards.split(',').map(Number),
+    rates,
+    minutes: opts.minutes,
+    api: opts.api,
+    clients: opts.clients,
+    batch: opts.batch,
+  });
+  process.exit(0);
+}
 
 const config = loadConfig();
 const dirs = stackDirs();
@@ -90,7 +109,6 @@ if (clickhousePid === undefined || brokerPid === undefined)
 const API_KEY = 'bench-pipeline-key';
 const POM = new URL('./kafka-tools/pom.xml', import.meta.url).pathname;
 const RULES = new URL('../src/fraud/rules/', import.meta.url).pathname;
-const REPO = new URL('../', import.meta.url).pathname;
 const EVENT_TOPICS: TopicName[] = ['ticket_sale', 'user_interaction', 'system_metric'];
 const log = (line: string) => console.log(line);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -137,7 +155,7 @@ async function producerPerfBaseline(): Promise<number> {
       '--producer-props',
       `bootstrap.servers=${config.KAFKA_BROKERS}`,
       'acks=all',
-      'enable.idempotence=true',
+      'enable.idempotence=false',
       'compression.type=gzip',
     ],
     { encoding: 'utf8' },
@@ -148,7 +166,7 @@ async function producerPerfBaseline(): Promise<number> {
   const match = /([\d.]+) records\/sec/.exec(summary);
   if (run.status !== 0 || !match) throw new Error(`ProducerPerformance failed: ${run.stderr}\n${run.stdout}`);
   log(
-    `ProducerPerformance (${opts.baselineRecords.toLocaleString('en')} records, acks=all, idempotent, gzip): ${summary}`,
+    `ProducerPerformance (${opts.baselineRecords.toLocaleString('en')} records, acks=all, not idempotent, gzip): ${summary}`,
   );
   return Number(match[1]);
 }
@@ -296,36 +314,6 @@ async function behind(): Promise<number> {
   return sum;
 }
 
-interface Ack {
-  tag: string;
-  at: number;
-  sales: number;
-  events: number;
-}
-
-/** Starts a load client process; `onAck` hears every acknowledged request. */
-function loadClient(args: string[], onAck: (ack: Ack) => void, onFail: () => void) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO, 'bench/load-client.ts'), '--key', API_KEY, ...args],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const done = new Promise<void>((resolve) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const message = JSON.parse(line) as { t: string } & Partial<Ack>;
-      if (message.t === 'ack') onAck(message as Ack);
-      else if (message.t === 'fail') onFail();
-    });
-    child.once('exit', () => resolve());
-  });
-  return { pid: () => child.pid, done };
-}
-
-interface Minute {
-  acked: number;
-  latencies: number[];
-}
-
 interface RateResult {
   rate: number;
   minutes: {
@@ -340,59 +328,19 @@ interface RateResult {
 
 async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult> {
   const minutes = opts.minutes;
-  const pending = new Map<string, { at: number; minute: number; sales: number }>();
-  const perMinute: Minute[] = Array.from({ length: minutes }, () => ({ acked: 0, latencies: [] }));
-  const started = Date.now();
-  let failures = 0;
-  const clients = Array.from({ length: opts.clients }, (_, i) =>
-    loadClient(
-      [
-        '--urls',
-        apis.map((a) => a.baseUrl).join(','),
-        '--rate',
-        String(rate / opts.clients),
-        '--seconds',
-        String(minutes * 60),
-        '--batch',
-        String(opts.batch),
-        '--mix',
-        opts.mix,
-        '--label',
-        `r${rate}c${i}`,
-        '--concurrency',
-        '32',
-      ],
-      (ack) => {
-        const minute = Math.min(minutes - 1, Math.floor((ack.at - started) / 60_000));
-        perMinute[minute]!.acked += ack.events;
-        pending.set(ack.tag, { at: ack.at, minute, sales: ack.sales });
-      },
-      () => (failures += 1),
-    ),
-  );
-  let sending = true;
-  const poller = (async function pollFreshness() {
-    while (sending || pending.size > 0) {
-      const tags = [...pending.keys()].slice(0, 500);
-      if (tags.length > 0) {
-        const rows = await query<{ tag: string; n: string }>(
-          `SELECT event_id AS tag, sum(orders) AS n FROM ${database}.sales_per_minute
-           WHERE event_id IN (${tags.map((t) => `'${t}'`).join(', ')}) GROUP BY tag`,
-        );
-        const now = Date.now();
-        for (const r of rows) {
-          const s = pending.get(r.tag);
-          if (s && Number(r.n) >= s.sales) {
-            perMinute[s.minute]?.latencies.push(now - s.at);
-            pending.delete(r.tag);
-          }
-        }
-      }
-      if (!sending && Date.now() - started > minutes * 60_000 + 60_000) break;
-      await sleep(50);
-    }
-  })();
-
+  const load = sustainedLoad({
+    key: API_KEY,
+    urls: apis.map((a) => a.baseUrl),
+    rate,
+    clients: opts.clients,
+    minutes,
+    batch: opts.batch,
+    mix: opts.mix,
+    label: `r${rate}`,
+    query,
+    database,
+  });
+  const { started, perMinute } = load;
   log(
     `\n${rate.toLocaleString('en')} events/s offered (${opts.mix}), ${opts.batch} per request, ${opts.api} API processes, ${opts.clients} clients, ${minutes} min`,
   );
@@ -404,7 +352,7 @@ async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult
   );
   const merges = mergeSampler(started, minutes);
   const apiPids = () => apis.map((a) => a.pid());
-  const clientPids = () => clients.map((c) => c.pid());
+  const clientPids = load.clientPids;
   let cpu = {
     api: cpuSecondsOf(apiPids()),
     broker: procUsage(brokerPid).cpuSeconds,
@@ -461,9 +409,7 @@ async function runRate(apis: ServiceProcess[], rate: number): Promise<RateResult
     cpu = now;
     parts = nowParts;
   }
-  await Promise.all(clients.map((c) => c.done));
-  sending = false;
-  await poller;
+  const failures = await load.done;
   await merges.stop();
   if (failures > 0) log(`(${failures} requests failed or were not 202)`);
   return result;
@@ -478,6 +424,7 @@ async function runBurst(apis: ServiceProcess[], total: number): Promise<string> 
   const started = Date.now();
   const clients = [0, 1].map((i) =>
     loadClient(
+      API_KEY,
       [
         '--urls',
         apis.map((a) => a.baseUrl).join(','),
