@@ -5,7 +5,8 @@
 // same ids. Each fault is injected on a node by its pid (`status --json`'s nodes, through
 // scripts/stack/topology.ts), healed, and then the show is reconciled through the analysts'
 // Distributed tables: every acknowledged id once in the raw tables, and the per-minute windows
-// equal to a recomputation. Prints the fault table at the end.
+// equal to a recomputation. A network partition cuts one server off with iptables (partition.ts).
+// Prints the fault table at the end.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { shardTopicNames } from '../../src/kafka/topology.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { killed } from '../faults/kill.js';
 import { createReconciler, type Reconciliation } from '../faults/reconcile.js';
+import { ensureIptables, partition } from './partition.js';
 import {
   acknowledgedMore as acknowledgedMoreSales,
   createTraffic,
@@ -79,6 +81,7 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
       down.map((s) => s.name),
       'run `npm run stack -- up --topology cluster` first',
     ).toEqual([]);
+    ensureIptables((line) => console.log(`[cluster faults] ${line}`));
     pgDatabase = await createTestDatabase('cfaults');
     const logDir = mkdtempSync(join(tmpdir(), 'ticketpulse-cluster-faults-'));
     ({ service } = await migratedServiceChild({
@@ -226,7 +229,8 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
     await consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
         const text = message.value?.toString() ?? '';
-        for (const id of ids) if (text.includes(id)) inKafka.set(id, `${topic}/${partition}@${message.offset}`);
+        for (const id of ids)
+          if (text.includes(id)) inKafka.set(id, `${topic}/${partition}@${message.offset}`);
         if (BigInt(message.offset) + 1n >= BigInt(ends.get(topic)?.get(partition) ?? '0'))
           remaining.delete(`${topic}/${partition}`);
       },
@@ -342,6 +346,38 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
         healedAt,
         note: `insert into a replicated table: ${error.split('\n')[0]!.slice(0, 70) || 'accepted'}; ON CLUSTER DDL after: ${ddlAfter}`,
       };
+    });
+  }, 600_000);
+
+  it('a network partition of one replica for 30 s: its shard answers from the other; it catches up after', async () => {
+    await run('replica s2r2 cut off 30 s', async (show) => {
+      const cut = partition(node('clickhouse-s2r2').pid()!, 's2r2');
+      let answered: string;
+      try {
+        await wait(5_000);
+        // The cut replica itself answers nobody: its HTTP port drops what comes in.
+        const reached = await fetch(`http://${node('clickhouse-s2r2').address}/ping`, {
+          signal: AbortSignal.timeout(2_000),
+        }).then(
+          () => true,
+          () => false,
+        );
+        expect(reached, 'a request to the cut replica').toBe(false);
+        // s1r1 still reaches shard 2 through s2r1 (its connect to s2r2 times out and fails over).
+        answered = await replica('clickhouse-s1r1')
+          .query({
+            query: `SELECT count() AS n FROM ${database}.ticket_sales WHERE event_id = '${show}'`,
+            format: 'JSONEachRow',
+          })
+          .then(
+            async (r) => `${((await r.json()) as { n: string }[])[0]?.n} sales`,
+            (err: Error) => err.message.split('\n')[0]!.slice(0, 80),
+          );
+        await wait(25_000);
+      } finally {
+        cut.heal();
+      }
+      return { healedAt: Date.now(), note: `ports ${cut.ports.join(', ')} cut; read during: ${answered}` };
     });
   }, 600_000);
 
