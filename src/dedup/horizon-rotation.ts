@@ -9,12 +9,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { str } from '../sql/literals.js';
 import { repeat } from '../lifecycle/repeat.js';
+import { DEDUP_SETS, DEDUP_STREAMS, readSlotSeconds } from './set-ring.js';
 
-/** Sets per stream; slot n writes set n % 4. */
-export const DEDUP_SETS = 4;
-
-/** The deduplicated streams, each with Set tables `<stream>_seen_0..3`. */
-export const DEDUP_STREAMS = ['ticket_sales', 'user_interactions', 'system_metrics'] as const;
+export { DEDUP_SETS, DEDUP_STREAMS };
 
 /**
  * Tables whose daily partitions are dropped once older than `keepDays`.
@@ -59,14 +56,10 @@ export function createDedupHorizon(options: DedupHorizonOptions) {
     return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
   }
 
-  /** The slot length the dedup views were created with, and the server's clock. */
+  /** The slot length the dedup views were created with (read once), and the server's clock. */
   async function clock(): Promise<{ slotSeconds: number; now: number }> {
-    const [row] = await rows<{ slot: number | null; now: number }>(
-      `SELECT (SELECT any(slot_seconds) FROM ${database}.dedup_settings) AS slot, toUInt32(now()) AS now`,
-    );
-    slotSeconds ??= Number(row?.slot);
-    if (!(slotSeconds > 0))
-      throw new Error(`${database}.dedup_settings holds no slot length: run the migrations`);
+    slotSeconds ??= await readSlotSeconds(clickhouse, database);
+    const [row] = await rows<{ now: number }>(`SELECT toUInt32(now()) AS now`);
     return { slotSeconds, now: Number(row?.now) };
   }
 
