@@ -109,6 +109,18 @@ export const schema = z.object({
     .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a plain identifier or empty')
     .default('')
     .describe('Cluster name for `ON CLUSTER` in migrations; empty on a single server.'),
+  CLICKHOUSE_SERVERS_CLUSTER: z
+    .string()
+    .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a plain identifier or empty')
+    .default('')
+    .describe(
+      'A cluster in remote_servers that lists every server of CLICKHOUSE_CLUSTER as a shard of its ' +
+        'own (one replica each, no internal_replication). The dedup horizon job (`rules` role) empties ' +
+        "each server's dedup sets and drops its old partitions `ON CLUSTER` it: ClickHouse refuses " +
+        '`ALTER ... ON CLUSTER` of a table that is not replicated on a cluster of replicated shards ' +
+        '(Code 371), and reads one replica per shard through `cluster()`. The `rules` role needs it ' +
+        'with CLICKHOUSE_CLUSTER. `ticketpulse_servers` on the cluster topology.',
+    ),
   DATABASE_URL: z
     .string()
     .min(1)
@@ -413,6 +425,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.CLICKHOUSE_SHARDS > 1 && !parsed.data.CLICKHOUSE_CLUSTER) {
     throw new Error(
       'invalid configuration:\n  CLICKHOUSE_SHARDS: shards need a cluster; set CLICKHOUSE_CLUSTER (its name in remote_servers)',
+    );
+  }
+  if (
+    parsed.data.CLICKHOUSE_CLUSTER &&
+    !parsed.data.CLICKHOUSE_SERVERS_CLUSTER &&
+    parsed.data.TICKETPULSE_ROLES.includes('rules')
+  ) {
+    throw new Error(
+      'invalid configuration:\n  CLICKHOUSE_SERVERS_CLUSTER: the rules role on a cluster needs it; set it to a ' +
+        'cluster in remote_servers with every server of CLICKHOUSE_CLUSTER as a shard of its own',
     );
   }
   return parsed.data;

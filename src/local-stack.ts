@@ -71,6 +71,11 @@ export const CLUSTER_SHAPE = {
   replicasPerShard: 2,
   /** The name in remote_servers, and CLICKHOUSE_CLUSTER for `ON CLUSTER` in migrations. */
   name: 'ticketpulse',
+  /**
+   * Every server as a shard of its own, CLICKHOUSE_SERVERS_CLUSTER: where the dedup horizon job
+   * empties each server's sets and drops its partitions.
+   */
+  serversName: 'ticketpulse_servers',
 } as const;
 
 /** The service variables that point the service at the cluster topology's nodes. */
@@ -82,6 +87,7 @@ export function clusterServiceDefaults(ports: ClusterPorts, stack: StackPorts) {
     CLICKHOUSE_URL: `http://127.0.0.1:${ports.clickhouseHttp}`,
     KAFKA_REPLICATION_FACTOR: String(CLUSTER_SHAPE.brokers),
     CLICKHOUSE_CLUSTER: CLUSTER_SHAPE.name,
+    CLICKHOUSE_SERVERS_CLUSTER: CLUSTER_SHAPE.serversName,
     CLICKHOUSE_SHARDS: String(CLUSTER_SHAPE.shards),
   };
 }

@@ -137,6 +137,13 @@ function clusterXml(self: Replica, ports: ReturnType<typeof clusterPorts>): stri
             </shard>`,
     )
     .join('');
+  // Every server as a shard of its own: the dedup horizon job's ON CLUSTER statements reach each.
+  const servers = clickHouseReplicas()
+    .map(
+      (r) => `
+            <shard><replica><host>127.0.0.1</host><port>${ports.clickhouseNative + r.n}</port></replica></shard>`,
+    )
+    .join('');
   return `
     <!-- Cluster topology (scripts/stack/topology.ts): ${CLUSTER_SHAPE.shards} shards x ${CLUSTER_SHAPE.replicasPerShard} replicas. -->
     <interserver_http_host>127.0.0.1</interserver_http_host>
@@ -154,5 +161,7 @@ function clusterXml(self: Replica, ports: ReturnType<typeof clusterPorts>): stri
     <remote_servers>
         <${CLUSTER_SHAPE.name}>${shards}
         </${CLUSTER_SHAPE.name}>
+        <${CLUSTER_SHAPE.serversName}>${servers}
+        </${CLUSTER_SHAPE.serversName}>
     </remote_servers>`;
 }

@@ -81,7 +81,17 @@ describe('loadConfig', () => {
   it('refuses shards without a cluster, and names shard topics only on a cluster', () => {
     expect(() => loadConfig({ CLICKHOUSE_SHARDS: '2' })).toThrow(/CLICKHOUSE_SHARDS: shards need a cluster/);
     expect(topicShards(loadConfig({}))).toBe(0);
-    expect(topicShards(loadConfig({ CLICKHOUSE_CLUSTER: 'c', CLICKHOUSE_SHARDS: '2' }))).toBe(2);
-    expect(topicShards(loadConfig({ CLICKHOUSE_CLUSTER: 'c' }))).toBe(1);
+    const cluster = { CLICKHOUSE_CLUSTER: 'c', CLICKHOUSE_SERVERS_CLUSTER: 'c_servers' };
+    expect(topicShards(loadConfig({ ...cluster, CLICKHOUSE_SHARDS: '2' }))).toBe(2);
+    expect(topicShards(loadConfig(cluster))).toBe(1);
+  });
+
+  it('refuses the rules role on a cluster without the cluster of every server (the dedup horizon job needs it)', () => {
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: 'c' })).toThrow(
+      /CLICKHOUSE_SERVERS_CLUSTER: the rules role/,
+    );
+    expect(
+      loadConfig({ CLICKHOUSE_CLUSTER: 'c', TICKETPULSE_ROLES: 'api,push,bridge' }).CLICKHOUSE_CLUSTER,
+    ).toBe('c');
   });
 });
