@@ -1,7 +1,9 @@
 /**
  * Keeps the dedup horizon bounded (migrations/clickhouse/0011_constant_cost_dedup.sql): near
  * the end of each slot, empties the Set that the next slot will fill, which holds the ids of
- * four slots ago; and drops daily partitions of the tables that only need recent rows.
+ * four slots ago; and drops daily partitions of the tables that only need recent rows. On a
+ * cluster it does both on every server (src/dedup/horizon-placement.ts), since each server
+ * dedups its shard's stream with sets of its own.
  * Nothing is lost when this job is late or down: a set that was not emptied keeps its old ids
  * as well, and dedup stays exact; only memory grows until the next run.
  */
@@ -9,6 +11,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { str } from '../sql/literals.js';
 import { repeat } from '../lifecycle/repeat.js';
+import { horizonPlacement } from './horizon-placement.js';
 import { DEDUP_SETS, DEDUP_STREAMS, readSlotSeconds } from './set-ring.js';
 
 export { DEDUP_SETS, DEDUP_STREAMS };
@@ -25,7 +28,15 @@ export const RETAINED_TABLES = [
 
 export interface DedupHorizonOptions {
   clickhouse: ClickHouseClient;
+  /** The analysts' database (CLICKHOUSE_DATABASE). */
   database: string;
+  /**
+   * The cluster in remote_servers (CLICKHOUSE_CLUSTER); empty or absent on one server. With a
+   * cluster the job works on `<database>_shard` of every server, ON CLUSTER `serversCluster`.
+   */
+  cluster?: string;
+  /** Every server as a shard of its own (CLICKHOUSE_SERVERS_CLUSTER); needed with `cluster`. */
+  serversCluster?: string;
   logger: Logger;
   /** How often to check; must be well under the lead below. */
   checkIntervalMs: number;
@@ -48,12 +59,20 @@ export interface HorizonCheck {
 }
 
 export function createDedupHorizon(options: DedupHorizonOptions) {
-  const { clickhouse, database, logger } = options;
+  const { clickhouse, logger } = options;
+  const placement = horizonPlacement(options.database, options.cluster ?? '', options.serversCluster ?? '');
+  const { database, settings } = placement;
   let slotSeconds: number | undefined;
   let emptiedFor = -1;
 
   async function rows<T>(query: string): Promise<T[]> {
-    return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
+    return (
+      await clickhouse.query({ query, format: 'JSONEachRow', clickhouse_settings: settings })
+    ).json<T>();
+  }
+
+  async function run(query: string): Promise<void> {
+    await clickhouse.command({ query, clickhouse_settings: settings });
   }
 
   /** The slot length the dedup views were created with (read once), and the server's clock. */
@@ -63,19 +82,21 @@ export function createDedupHorizon(options: DedupHorizonOptions) {
     return { slotSeconds, now: Number(row?.now) };
   }
 
-  /** Drops whole daily partitions older than each table's `keepDays` (partition ids are YYYYMMDD). */
+  /**
+   * Drops whole daily partitions older than each table's `keepDays` (partition ids are
+   * YYYYMMDD), on every server that holds the table.
+   */
   async function dropOldPartitions(): Promise<string[]> {
     const dropped: string[] = [];
     for (const { table, keepDays } of RETAINED_TABLES) {
       const old = await rows<{ partition_id: string }>(
-        `SELECT DISTINCT partition_id FROM system.parts
+        `SELECT DISTINCT partition_id FROM ${placement.parts}
          WHERE database = ${str(database).text} AND table = ${str(table).text} AND active
-           AND length(partition_id) = 8 AND partition_id < toString(toYYYYMMDD(today() - ${keepDays}))`,
+           AND length(partition_id) = 8 AND partition_id < toString(toYYYYMMDD(today() - ${keepDays}))
+         ORDER BY partition_id`,
       );
       for (const { partition_id } of old) {
-        await clickhouse.command({
-          query: `ALTER TABLE ${database}.${table} DROP PARTITION ID ${str(partition_id).text}`,
-        });
+        await run(placement.dropPartition(table, partition_id));
         dropped.push(`${table}:${partition_id}`);
       }
     }
@@ -92,15 +113,17 @@ export function createDedupHorizon(options: DedupHorizonOptions) {
     const emptied: string[] = [];
     if (now >= end - lead && now < end - margin && emptiedFor !== slot + 1) {
       const next = (slot + 1) % DEDUP_SETS;
+      if (placement.everyServerAnswers) await rows(placement.everyServerAnswers);
       for (const stream of DEDUP_STREAMS) {
-        await clickhouse.command({ query: `TRUNCATE TABLE ${database}.${stream}_seen_${next}` });
+        await run(placement.truncate(`${stream}_seen_${next}`));
         emptied.push(`${stream}_seen_${next}`);
       }
       emptiedFor = slot + 1;
-      logger.info({ emptied, slot }, 'dedup sets of the next slot emptied');
+      logger.info({ emptied, slot, on: placement.where }, 'dedup sets of the next slot emptied');
     }
     const droppedPartitions = await dropOldPartitions();
-    if (droppedPartitions.length > 0) logger.info({ droppedPartitions }, 'old partitions dropped');
+    if (droppedPartitions.length > 0)
+      logger.info({ droppedPartitions, on: placement.where }, 'old partitions dropped');
     return { slot, emptied, droppedPartitions };
   }
 
@@ -111,7 +134,7 @@ export function createDedupHorizon(options: DedupHorizonOptions) {
       run: checkOnce,
       intervalMs: options.checkIntervalMs,
       firstDelayMs: 0,
-      onError: (err) => logger.warn({ err }, 'dedup horizon check failed; retrying'),
+      onError: (err) => logger.warn({ err, on: placement.where }, 'dedup horizon check failed; retrying'),
     }),
   };
 }

@@ -38,6 +38,8 @@ export function createRulesRole(config: Config, shared: SharedClients): RoleHand
         createDedupHorizon({
           clickhouse,
           database,
+          cluster: config.CLICKHOUSE_CLUSTER,
+          serversCluster: config.CLICKHOUSE_SERVERS_CLUSTER,
           logger,
           checkIntervalMs: config.DEDUP_CHECK_INTERVAL_MS,
         }),
