@@ -25,6 +25,8 @@ const SERIAL = [
   'test/integration/cluster-topology.integration.test.ts',
   // Seven service processes on the cluster topology, and kills two of them.
   'test/integration/cluster-processes.integration.test.ts',
+  // The dedup horizon job on the cluster topology (starts it when it is down).
+  'test/integration/dedup-horizon-cluster.integration.test.ts',
   // DETACHes and ATTACHes ticket_sales_queue to make a loss on purpose. 18.16 closing a Kafka
   // table attached again (at the teardown's DROP) aborted the server in CI runs (librdkafka's
   // `!rkcg->rkcg_subscription`); the harness starts it again, but the files beside it failed.
