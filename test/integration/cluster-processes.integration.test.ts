@@ -7,12 +7,10 @@
 // cursor on the other push process after a kill -9, with no gap and no duplicate; and the rules
 // leader killed under traffic, the follower leading within LEADER_CHECK_INTERVAL_MS and every
 // fraud and capacity alert there once.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,9 +25,9 @@ import { GA, showBody, VIP } from '../fixtures/shows.js';
 import { migratedServiceChild } from '../harness/service-child.js';
 import { removeFromCluster } from '../harness/service-harness.js';
 import { createTestDatabase, eventually, uniqueName } from './helpers.js';
+import { clusterStack, onLocalStack } from './cluster-stack.js';
 import { LiveTestClient } from './live-client.js';
 
-const run = promisify(execFile);
 const INGEST_KEY = 'cluster-processes-ingest-key-01';
 const ADMIN_KEY = 'cluster-processes-admin-key-01';
 const TOKEN_SECRET = 'cluster-processes-token-secret-0123456789';
@@ -50,17 +48,7 @@ type ProcessName = keyof typeof PROCESSES;
 /** Each process's Postgres connections carry its name, so the leader lock's holder is known. */
 const applicationName = (name: ProcessName) => `tp-${name}`;
 
-async function stack(...args: string[]): Promise<string> {
-  const { stdout } = await run('npx', ['tsx', 'scripts/stack.ts', ...args, '--topology', 'cluster'], {
-    maxBuffer: 16 << 20,
-    timeout: 300_000,
-  });
-  return stdout;
-}
-
-const local = process.env.KAFKA_BROKERS === undefined && process.env.CLICKHOUSE_URL === undefined;
-
-describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
+describe.skipIf(!onLocalStack)('processes scaled out on the cluster topology', () => {
   const database = uniqueName('tp_procs');
   const dirs = stackDirs();
   const nodes = new Map(topologyServices('cluster', dirs).map((n) => [n.service.name, n.service]));
@@ -100,7 +88,7 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
 
   beforeAll(async () => {
     wasRunning = [...nodes.values()].some((n) => n.kind === 'clickhouse' && n.pid() !== undefined);
-    await stack('up', '--quiet');
+    await clusterStack('up', '--quiet');
     postgres = await createTestDatabase('tp_procs');
     admin = new pg.Pool({ connectionString: postgres.url, max: 2 });
     clickhouse = createClient({ url: clusterEnv.CLICKHOUSE_URL, request_timeout: 300_000 });
@@ -167,7 +155,7 @@ describe.skipIf(!local)('processes scaled out on the cluster topology', () => {
     await admin?.end();
     await postgres?.drop().catch(() => undefined);
     // Leave the machine as it was: a cluster someone started keeps running.
-    if (!wasRunning) await stack('down');
+    if (!wasRunning) await clusterStack('down');
   }, 600_000);
 
   /** A request with the admin key to a process's API; status and parsed body. */

@@ -4,8 +4,6 @@
 // replicated 3 times with min.insync.replicas 2, and acks=all writes through the API's sink go
 // on with one broker killed, none lost; a ReplicatedMergeTree table created ON CLUSTER holds the same rows on both replicas of
 // a shard, and a Distributed table over it answers the whole count on every server.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/clients/kafka.js';
@@ -18,10 +16,8 @@ import { shardDatabase } from '../../src/migrate/cluster-render.js';
 import { VIEW_FEEDS } from '../../src/push/feeds.js';
 import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
 import { eventually, uniqueName } from './helpers.js';
+import { clusterStack, onLocalStack } from './cluster-stack.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
-
-const run = promisify(execFile);
-const STACK = ['tsx', 'scripts/stack.ts'];
 
 interface NodeStatus {
   name: string;
@@ -32,34 +28,24 @@ interface NodeStatus {
   state: 'up' | 'down';
 }
 
-async function stack(...args: string[]): Promise<string> {
-  const { stdout } = await run('npx', [...STACK, ...args, '--topology', 'cluster'], {
-    maxBuffer: 16 << 20,
-    timeout: 300_000,
-  });
-  return stdout;
-}
-
 /** Every node as `status --json` prints it (it exits 1 when one is down: still its answer). */
 async function nodes(): Promise<NodeStatus[]> {
-  const stdout = await stack('status', '--json').catch((err: { stdout?: string }) => {
+  const stdout = await clusterStack('status', '--json').catch((err: { stdout?: string }) => {
     if (!err.stdout) throw err;
     return err.stdout;
   });
   return (JSON.parse(stdout) as { nodes: NodeStatus[] }).nodes;
 }
 
-const local = process.env.KAFKA_BROKERS === undefined && process.env.CLICKHOUSE_URL === undefined;
-
-describe.skipIf(!local)('the cluster topology', () => {
+describe.skipIf(!onLocalStack)('the cluster topology', () => {
   let env: Record<string, string>;
   let wasRunning = false;
 
   beforeAll(async () => {
     wasRunning = (await nodes()).some((n) => n.kind === 'clickhouse' && n.state === 'up');
-    await stack('up', '--quiet');
+    await clusterStack('up', '--quiet');
     env = Object.fromEntries(
-      (await stack('env')).split('\n').flatMap((line) => {
+      (await clusterStack('env')).split('\n').flatMap((line) => {
         const m = /^export (\w+)=(.*)$/.exec(line);
         return m ? [[m[1]!, m[2]!]] : [];
       }),
@@ -68,7 +54,7 @@ describe.skipIf(!local)('the cluster topology', () => {
 
   afterAll(async () => {
     // Leave the machine as it was: a cluster someone started keeps running.
-    if (!wasRunning) await stack('down');
+    if (!wasRunning) await clusterStack('down');
   }, 300_000);
 
   it('status --json lists every node, its role, address and pid, all up', async () => {
@@ -141,7 +127,7 @@ describe.skipIf(!local)('the cluster topology', () => {
         (pending) => producer.sendBatch({ acks: -1, topicMessages: pending }),
         [{ topic, messages }],
       );
-      await stack('up', 'kafka-2', '--quiet');
+      await clusterStack('up', 'kafka-2', '--quiet');
       const isr = await eventually(
         async () =>
           (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map(

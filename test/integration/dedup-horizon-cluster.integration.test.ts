@@ -5,8 +5,6 @@
 // operator sees on each server: a sale's id held by both replicas of its shard, in the set of
 // its slot, until the job empties that set three slots later; old partitions gone everywhere,
 // recent ones kept.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackDirs } from '../../scripts/stack/service.js';
@@ -18,20 +16,10 @@ import { uuid } from '../../src/sql/literals.js';
 import { CLUSTER_SHAPE } from '../../src/local-stack.js';
 import { ticketSale } from '../fixtures/events.js';
 import { eventually } from './helpers.js';
+import { clusterStack, onLocalStack } from './cluster-stack.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 
-const run = promisify(execFile);
 const SLOT_SECONDS = 20;
-
-async function stack(...args: string[]): Promise<string> {
-  const { stdout } = await run('npx', ['tsx', 'scripts/stack.ts', ...args, '--topology', 'cluster'], {
-    maxBuffer: 16 << 20,
-    timeout: 300_000,
-  });
-  return stdout;
-}
-
-const local = process.env.KAFKA_BROKERS === undefined && process.env.CLICKHOUSE_URL === undefined;
 
 interface Server {
   name: string;
@@ -40,7 +28,7 @@ interface Server {
   client: ClickHouseClient;
 }
 
-describe.skipIf(!local)('the dedup horizon job on the cluster topology', () => {
+describe.skipIf(!onLocalStack)('the dedup horizon job on the cluster topology', () => {
   const dirs = stackDirs();
   const nodes = topologyServices('cluster', dirs).map((n) => n.service);
   const clusterEnv = Object.fromEntries(
@@ -53,7 +41,7 @@ describe.skipIf(!local)('the dedup horizon job on the cluster topology', () => {
 
   beforeAll(async () => {
     wasRunning = nodes.some((n) => n.kind === 'clickhouse' && n.pid() !== undefined);
-    await stack('up', '--quiet');
+    await clusterStack('up', '--quiet');
     p = await createTestPipeline('tp_clhz', {
       env: {
         ...clusterEnv,
@@ -81,7 +69,7 @@ describe.skipIf(!local)('the dedup horizon job on the cluster topology', () => {
     await Promise.allSettled(servers.map((s) => s.client.close()));
     await p?.close();
     // Leave the machine as it was: a cluster someone started keeps running.
-    if (!wasRunning) await stack('down');
+    if (!wasRunning) await clusterStack('down');
   }, 600_000);
 
   async function rowsOn<T>(server: Server, query: string): Promise<T[]> {
