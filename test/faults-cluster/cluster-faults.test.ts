@@ -56,7 +56,16 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
   const database = uniqueName('cfaults');
   const nodes = new Map(topologyServices('cluster', dirs).map((n) => [n.service.name, n.service]));
   const node = (name: string) => nodes.get(name)!;
+  /** The ClickHouse servers, by node name, in shard and replica order. */
+  const servers = [...nodes.values()].filter((s) => s.kind === 'clickhouse').map((s) => s.name);
   const env = topologyEnv('cluster', dirs);
+  /** The service's settings for this suite's database and topics, as its child process has them. */
+  const config = loadConfig({
+    ...process.env,
+    ...env,
+    CLICKHOUSE_DATABASE: database,
+    KAFKA_TOPIC_PREFIX: `${database}.`,
+  });
   const clients = new Map<string, ClickHouseClient>();
   /** A client of a replica, by node name. */
   const replica = (name: string) => {
@@ -105,12 +114,6 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
     await service?.stop();
     // CLUSTER_FAULTS_KEEP=1 keeps the databases, to look into a failed fault.
     if (!process.env.CLUSTER_FAULTS_KEEP) {
-      const config = loadConfig({
-        ...process.env,
-        ...env,
-        CLICKHOUSE_DATABASE: database,
-        KAFKA_TOPIC_PREFIX: `${database}.`,
-      });
       const admin = createKafka(config).admin();
       await admin.connect().catch(() => undefined);
       await removeFromCluster(config, replica('clickhouse-s1r1'), admin);
@@ -132,7 +135,7 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
   async function perServer(show: string): Promise<Record<string, { raw: number; windows: number }>> {
     const counts: Record<string, { raw: number; windows: number }> = {};
     const shard = shardDatabase(database);
-    for (const name of ['clickhouse-s1r1', 'clickhouse-s1r2', 'clickhouse-s2r1', 'clickhouse-s2r2']) {
+    for (const name of servers) {
       const result = await replica(name).query({
         query: `SELECT
             (SELECT count() FROM ${shard}.ticket_sales WHERE event_id = '${show}') AS raw,
@@ -206,7 +209,6 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
    * skipped what the brokers hold).
    */
   async function whereIs(ids: string[]): Promise<string> {
-    const config = loadConfig({ ...process.env, ...env, KAFKA_TOPIC_PREFIX: `${database}.` });
     const topics = Object.values(shardTopicNames(config.KAFKA_TOPIC_PREFIX, topicShards(config))).flat();
     const kafka = createKafka(config);
     const admin = kafka.admin();
@@ -244,7 +246,7 @@ describe.skipIf(!local)('faults on the cluster topology (kills its nodes)', () =
     await consumer.disconnect();
     const quoted = ids.map((id) => `'${id}'`).join(',');
     const onServers = new Map<string, string[]>();
-    for (const name of ['clickhouse-s1r1', 'clickhouse-s1r2', 'clickhouse-s2r1', 'clickhouse-s2r2']) {
+    for (const name of servers) {
       const result = await replica(name).query({
         query: `SELECT toString(id) AS id FROM ${shardDatabase(database)}.ticket_sales WHERE id IN (${quoted})
                 UNION ALL SELECT toString(id) AS id FROM ${shardDatabase(database)}.user_interactions WHERE id IN (${quoted})`,
