@@ -287,6 +287,23 @@ export const schema = z.object({
     .describe(
       'How often the capacity alert runner compares sales with capacity (`src/capacity/alert-runner.ts`).',
     ),
+  REFUND_BOOKER_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(250)
+    .describe(
+      'How often the refund booker decides new refunds against their orders (`src/refunds/refund-booker.ts`).',
+    ),
+  REFUND_WAIT_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(720)
+    .default(24)
+    .describe(
+      'How long a refund whose order ClickHouse has not seen stays `waiting` in `refund_anomalies` ' +
+        '(booked as soon as the sale arrives) before it is a final `order_not_seen` anomaly.',
+    ),
   DEDUP_SLOT_SECONDS: z.coerce
     .number()
     .int()

@@ -1,5 +1,5 @@
 /**
- * The `rules` role: the fraud rules, the capacity alerts and the dedup horizon job, run by one
+ * The `rules` role: the fraud rules, the capacity alerts, the refund booker and the dedup horizon job, run by one
  * leader at a time among the processes that run it (a Postgres advisory lock).
  */
 import { createCapacityAlertRunner } from '../capacity/alert-runner.js';
@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { createDedupHorizon } from '../dedup/horizon-rotation.js';
 import { createFraudRuleRunner } from '../fraud/rule-runner.js';
 import { createLeaderElection } from '../lifecycle/leader-election.js';
+import { createRefundBooker } from '../refunds/refund-booker.js';
 import type { RoleHandle, SharedClients } from './role.js';
 
 /** Advisory lock key of the rules leader (any fixed number unlike the migrator's). */
@@ -34,6 +35,13 @@ export function createRulesRole(config: Config, shared: SharedClients): RoleHand
           database,
           logger,
           intervalMs: config.CAPACITY_ALERTS_INTERVAL_MS,
+        }),
+        createRefundBooker({
+          clickhouse,
+          database,
+          logger,
+          intervalMs: config.REFUND_BOOKER_INTERVAL_MS,
+          waitSeconds: Math.round(config.REFUND_WAIT_HOURS * 3600),
         }),
         createDedupHorizon({
           clickhouse,

@@ -1,0 +1,205 @@
+/**
+ * The refund booker: decides each new refund of `ticket_refunds` against its order
+ * (src/refunds/refund-decisions.ts) and writes the decision into `refund_decisions`, which the
+ * views `refunds`, `refund_anomalies`, the sales windows and capacity_status read (migration
+ * 0016_refunds.sql). Runs in the `rules` role, on its leader only.
+ *
+ * A pass reads:
+ * - the refunds ClickHouse counted in the last REFUND_WAIT_HOURS + 1 h that have no final
+ *   decision (booked or anomaly); a pending one is read again on every pass until its order
+ *   arrives or it is too old;
+ * - the sales of their orders (sales_by_order: an index range per order);
+ * - the refunds booked so far of those orders (refund_decisions of their shows).
+ * So its cost follows the refunds of the last day and the shows they belong to, not all history.
+ *
+ * A pass repeated after a crash decides the same refunds the same way and writes the same keys;
+ * two leaders at once (the election's overlap) could book two competing refunds of one order that
+ * each fit alone, which the advisory lock of the rules role is there to prevent.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { repeat } from '../lifecycle/repeat.js';
+import { int, str } from '../sql/literals.js';
+import {
+  decideRefunds,
+  money,
+  moneyText,
+  type BookedSoFar,
+  type Decision,
+  type OrderLine,
+  type RefundCandidate,
+} from './refund-decisions.js';
+
+export interface RefundBookerOptions {
+  clickhouse: ClickHouseClient;
+  /** Database holding migration 0016's tables and views. */
+  database: string;
+  /** Failed passes are logged here (warn) and retried on the next tick. */
+  logger: Logger;
+  /** Milliseconds between passes (REFUND_BOOKER_INTERVAL_MS). */
+  intervalMs: number;
+  /** Seconds a refund whose order is missing waits before it is an anomaly for good (REFUND_WAIT_HOURS). */
+  waitSeconds: number;
+  /** Most refunds decided per pass (default 5,000); the rest wait for the next. */
+  batchSize?: number;
+}
+
+/** What one pass decided. */
+export interface RefundPass {
+  booked: number;
+  pending: number;
+  anomalies: number;
+}
+
+interface CandidateRow extends RefundCandidate {
+  user_id: string;
+  channel: string;
+  reason: string;
+  ingested_at: number;
+  was_pending: number;
+}
+
+export function createRefundBooker(options: RefundBookerOptions) {
+  const { clickhouse, database: db, logger, waitSeconds } = options;
+  const batchSize = options.batchSize ?? 5_000;
+  const lookback = int(waitSeconds + 3_600).text;
+
+  /** `('a', 'b')`: string literals for an IN. */
+  const list = (values: string[]) => `(${values.map((v) => str(v).text).join(', ')})`;
+
+  async function rows<T>(query: string): Promise<T[]> {
+    const result = await clickhouse.query({ query, format: 'JSONEachRow' });
+    return result.json<T>();
+  }
+
+  async function candidates(): Promise<CandidateRow[]> {
+    const raw = await rows<Record<string, string | number>>(`
+      SELECT
+        toString(id) AS id, event_id, order_id, user_id, category, quantity, toString(amount) AS amount,
+        toString(currency) AS currency, channel, reason, timestamp_ms,
+        toUInt32(now()) - toUInt32(ingested_at) AS age_seconds, toUInt32(ingested_at) AS ingested_at,
+        (event_id, category, id) IN (
+          SELECT event_id, category, id FROM ${db}.refund_decisions
+          WHERE ingested_at >= now() - ${lookback} AND outcome = 'pending'
+        ) AS was_pending
+      FROM ${db}.ticket_refunds
+      WHERE ingested_at >= now() - ${lookback}
+        AND (event_id, category, id) NOT IN (
+          SELECT event_id, category, id FROM ${db}.refund_decisions
+          WHERE event_id IN (SELECT event_id FROM ${db}.ticket_refunds WHERE ingested_at >= now() - ${lookback})
+            AND outcome != 'pending'
+        )
+      ORDER BY timestamp_ms, id
+      LIMIT ${int(batchSize).text}`);
+    return raw.map((r) => ({
+      id: String(r.id),
+      event_id: String(r.event_id),
+      order_id: String(r.order_id),
+      user_id: String(r.user_id),
+      category: String(r.category),
+      quantity: Number(r.quantity),
+      amount: String(r.amount),
+      currency: String(r.currency),
+      channel: String(r.channel),
+      reason: String(r.reason),
+      timestamp_ms: Number(r.timestamp_ms),
+      age_seconds: Number(r.age_seconds),
+      ingested_at: Number(r.ingested_at),
+      was_pending: Number(r.was_pending),
+    }));
+  }
+
+  async function orderLines(orders: string[]): Promise<OrderLine[]> {
+    const raw = await rows<Record<string, string | number>>(`
+      SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
+        toString(sum(amount)) AS amount
+      FROM ${db}.sales_by_order FINAL
+      WHERE order_id IN ${list(orders)}
+      GROUP BY order_id, event_id, category, currency`);
+    return raw.map((r) => ({
+      order_id: String(r.order_id),
+      event_id: String(r.event_id),
+      category: String(r.category),
+      currency: String(r.currency),
+      quantity: Number(r.quantity),
+      amount: String(r.amount),
+    }));
+  }
+
+  async function bookedSoFar(shows: string[], orders: string[]): Promise<BookedSoFar[]> {
+    const raw = await rows<Record<string, string | number>>(`
+      SELECT order_id, category, sum(quantity) AS quantity, toString(sum(amount)) AS amount
+      FROM ${db}.refunds
+      WHERE event_id IN ${list(shows)} AND order_id IN ${list(orders)}
+      GROUP BY order_id, category`);
+    return raw.map((r) => ({
+      order_id: String(r.order_id),
+      category: String(r.category),
+      quantity: Number(r.quantity),
+      amount: String(r.amount),
+    }));
+  }
+
+  /** One decision as a JSONEachRow line; the amount goes as its exact decimal text. */
+  function decisionRow(refund: CandidateRow, decision: Decision): string {
+    const anomaly = decision.outcome === 'booked' ? 'none' : decision.anomaly;
+    const detail = decision.outcome === 'booked' ? '' : decision.detail;
+    const fields: [string, string][] = [
+      ['id', JSON.stringify(refund.id)],
+      ['event_id', JSON.stringify(refund.event_id)],
+      ['category', JSON.stringify(refund.category)],
+      ['order_id', JSON.stringify(refund.order_id)],
+      ['user_id', JSON.stringify(refund.user_id)],
+      ['refunded_at', String(Math.floor(refund.timestamp_ms / 1000))],
+      ['timestamp_ms', String(refund.timestamp_ms)],
+      ['ingested_at', String(refund.ingested_at)],
+      ['quantity', String(refund.quantity)],
+      ['amount', moneyText(money(refund.amount))],
+      ['currency', JSON.stringify(refund.currency)],
+      ['channel', JSON.stringify(refund.channel)],
+      ['reason', JSON.stringify(refund.reason)],
+      ['outcome', JSON.stringify(decision.outcome)],
+      ['anomaly', JSON.stringify(anomaly)],
+      ['detail', JSON.stringify(detail)],
+      ['decided_at', String(Math.floor(Date.now() / 1000))],
+      ['version', decision.outcome === 'pending' ? '1' : '2'],
+    ];
+    return `{${fields.map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+  }
+
+  async function runOnce(): Promise<RefundPass> {
+    const waiting = await candidates();
+    const pass: RefundPass = { booked: 0, pending: 0, anomalies: 0 };
+    if (waiting.length === 0) return pass;
+    const orders = [...new Set(waiting.map((r) => r.order_id))];
+    const shows = [...new Set(waiting.map((r) => r.event_id))];
+    const [lines, booked] = await Promise.all([orderLines(orders), bookedSoFar(shows, orders)]);
+    const decisions = decideRefunds(waiting, lines, booked, waitSeconds);
+    const written: string[] = [];
+    for (const refund of waiting) {
+      const decision = decisions.get(refund.id)!;
+      if (decision.outcome === 'booked') pass.booked++;
+      else if (decision.outcome === 'pending') pass.pending++;
+      else pass.anomalies++;
+      // A pending decision is written once; it is read again on every pass until it changes.
+      if (decision.outcome === 'pending' && refund.was_pending === 1) continue;
+      written.push(decisionRow(refund, decision));
+    }
+    if (written.length > 0) {
+      await clickhouse.command({
+        query: `INSERT INTO ${db}.refund_decisions FORMAT JSONEachRow\n${written.join('\n')}`,
+      });
+    }
+    return pass;
+  }
+
+  return {
+    runOnce,
+    /** Passes every `intervalMs` until close(); a failed pass is logged and retried next time. */
+    ...repeat({
+      run: runOnce,
+      intervalMs: options.intervalMs,
+      onError: (err) => logger.warn({ err }, 'refund booking pass failed; retrying'),
+    }),
+  };
+}
