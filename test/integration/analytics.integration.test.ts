@@ -122,17 +122,27 @@ describe('analytics on the real stack', () => {
       );
       expect(await named('show_summary', from, to), `show_summary ${where}`).toEqual(
         await rows(
-          `SELECT event_id, sum(quantity) AS tickets, count() AS orders, sum(amount) AS revenue,
-                  uniqExact(user_id) AS unique_buyers,
-                  any(busiest_minute) AS busiest_minute, any(busiest_minute_tickets) AS busiest_minute_tickets
-           FROM ${sales}
+          `SELECT event_id, tickets, orders, revenue, rt AS tickets_refunded, rr AS revenue_refunded,
+                  toInt64(tickets) - toInt64(rt) AS net_tickets, revenue - rr AS net_revenue,
+                  unique_buyers, busiest_minute, busiest_minute_tickets
+           FROM (
+             SELECT event_id, sum(quantity) AS tickets, count() AS orders, sum(amount) AS revenue,
+                    uniqExact(user_id) AS unique_buyers,
+                    any(busiest_minute) AS busiest_minute, any(busiest_minute_tickets) AS busiest_minute_tickets
+             FROM ${sales}
+             ANY LEFT JOIN (
+               SELECT event_id, argMin(m, tuple(-toInt64(t), m)) AS busiest_minute, max(t) AS busiest_minute_tickets
+               FROM (SELECT event_id, toStartOfMinute(event_time) AS m, sum(quantity) AS t FROM ${sales}
+                     WHERE ${where} GROUP BY event_id, m)
+               GROUP BY event_id
+             ) USING (event_id)
+             WHERE ${where} GROUP BY event_id
+           )
            ANY LEFT JOIN (
-             SELECT event_id, argMin(m, tuple(-toInt64(t), m)) AS busiest_minute, max(t) AS busiest_minute_tickets
-             FROM (SELECT event_id, toStartOfMinute(event_time) AS m, sum(quantity) AS t FROM ${sales}
-                   WHERE ${where} GROUP BY event_id, m)
-             GROUP BY event_id
+             SELECT event_id, sum(quantity) AS rt, sum(amount) AS rr FROM ${p.database}.refunds
+             WHERE ${where.replaceAll('event_time', 'refunded_at')} GROUP BY event_id
            ) USING (event_id)
-           WHERE ${where} GROUP BY event_id ORDER BY event_id`,
+           ORDER BY event_id`,
         ),
       );
       expect(await named('top_velocity_buyers', from, to), `top_velocity_buyers ${where}`).toEqual(

@@ -1,4 +1,4 @@
-// Every queries/*.sql file and the views of migration 0014 (after the capacity alert runner's
+// Every queries/*.sql file and the views of migrations 0014 and 0016 (after the capacity alert runner's
 // SQL), on fixture data, on the tested ClickHouse (18.16) and on a current ClickHouse engine
 // (chdb, in-process via Python), with the same migrations (Kafka tables as Null tables). A query
 // that fails on either, returns nothing, or answers differently fails.
@@ -51,6 +51,9 @@ const VIEWS: Record<string, string> = {
   sales_totals: `SELECT event_id, category, sum(tickets) AS tickets, sum(orders) AS orders
     FROM {database}.sales_totals GROUP BY event_id, category ORDER BY event_id, category`,
   capacity_status: 'SELECT * FROM {database}.capacity_status ORDER BY event_id, category',
+  sales_per_minute: 'SELECT * FROM {database}.sales_per_minute ORDER BY event_id, window_start, category',
+  refunds: 'SELECT * FROM {database}.refunds ORDER BY id',
+  refund_anomalies: 'SELECT * FROM {database}.refund_anomalies ORDER BY id',
   capacity_thresholds: `SELECT event_id, category, threshold, capacity, sold, required, generation, crossed
     FROM {database}.capacity_thresholds ORDER BY event_id, category, threshold`,
   capacity_alerts: `SELECT event_id, category, threshold, crossed_at, capacity, sold
@@ -229,7 +232,54 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
       ),
     ],
   };
-  const capacitySteps: (DimRows | NamedQuery)[] = [burst, ...dims, ...capacityRun, raise, ...capacityRun];
+  // Refund decisions as the refund booker writes them: on show-a, one booked outright, one pending
+  // and then booked (the later version counts), and one anomaly, which counts nowhere. In a
+  // category without capacity, so that the capacity steps below keep their figures.
+  const refundAt = Math.floor((base + 90_000) / 1000);
+  const decision = (
+    id: string,
+    outcome: string,
+    anomaly: string,
+    v: number,
+    quantity: number,
+    amount: number,
+  ) => ({
+    id,
+    event_id: 'show-a',
+    category: 'BOX',
+    order_id: `order-${id.slice(0, 4)}`,
+    user_id: 'u-refund',
+    refunded_at: refundAt,
+    timestamp_ms: refundAt * 1000,
+    ingested_at: refundAt,
+    quantity,
+    amount,
+    currency: 'EUR',
+    channel: 'web',
+    reason: 'customer_request',
+    outcome,
+    anomaly,
+    detail: '',
+    decided_at: refundAt,
+    version: v,
+  });
+  const refundDecisions: DimRows = {
+    table: 'refund_decisions',
+    rows: [
+      decision('0000aaaa-0000-4000-8000-000000000001', 'booked', 'none', 2, 1, 50.25),
+      decision('0000bbbb-0000-4000-8000-000000000002', 'pending', 'order_not_seen', 1, 2, 99.5),
+      decision('0000bbbb-0000-4000-8000-000000000002', 'booked', 'none', 2, 2, 99.5),
+      decision('0000cccc-0000-4000-8000-000000000003', 'anomaly', 'more_tickets_than_remain', 2, 7, 10),
+    ],
+  };
+  const capacitySteps: (DimRows | NamedQuery)[] = [
+    burst,
+    ...dims,
+    refundDecisions,
+    ...capacityRun,
+    raise,
+    ...capacityRun,
+  ];
   let current: {
     version: string;
     results: Record<string, { rows?: Record<string, unknown>[]; error?: string }>;
