@@ -14,6 +14,7 @@ import { partitionOf } from '../../src/events/topic-messages.js';
 import { isAccepted, validateEvent, type AcceptedEvent } from '../../src/events/validate-event.js';
 import { batchByTopic } from '../../src/kafka/kafka-event-sink.js';
 import { PARTITIONS, shardOf, shardTopicNames, STREAM_OF, queueTableOf } from '../../src/kafka/topology.js';
+import { DEDUP_STREAMS } from '../../src/dedup/set-ring.js';
 import { ticketRefund, ticketSale } from '../fixtures/events.js';
 
 const NOW = Date.now();
@@ -176,6 +177,7 @@ describe('ticket_refund version 1', () => {
     expect(PARTITIONS.ticket_refund).toBe(6);
     expect(STREAM_OF.ticket_refund).toBe('ticket_refunds');
     expect(queueTableOf('ticket_refund')).toBe('ticket_refunds_queue');
+    expect(DEDUP_STREAMS).toContain('ticket_refunds');
     for (const shards of [0, 2]) {
       const topics = shardTopicNames('t.', shards);
       for (const user of ['u-1', 'u-2', 'buyer-ü', 'x'.repeat(40)]) {
