@@ -18,7 +18,12 @@ import { str } from '../sql/literals.js';
 export const DEDUP_SETS = 4;
 
 /** The deduplicated streams, each with Set tables `<stream>_seen_0..3`. */
-export const DEDUP_STREAMS = ['ticket_sales', 'user_interactions', 'system_metrics'] as const;
+export const DEDUP_STREAMS = [
+  'ticket_sales',
+  'ticket_refunds',
+  'user_interactions',
+  'system_metrics',
+] as const;
 
 /** The views that fill the sets: `<stream>_seen_<k>_mv`. */
 export function slotViews(): string[] {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { hasRealCalendarDate, instantPattern } from './calendar.js';
 
-export const EVENT_TYPES = ['ticket_sale', 'user_interaction', 'system_metric'] as const;
+export const EVENT_TYPES = ['ticket_sale', 'ticket_refund', 'user_interaction', 'system_metric'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** How far in the future an event's timestamp may be (clock skew allowance). */

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { EventType } from './envelope.js';
 import { jsonNumber, jsonString, jsonStringArray } from './json-text.js';
-import { systemMetricV1, ticketSaleV1, userInteractionV1 } from './schemas-v1.js';
+import { systemMetricV1, ticketRefundV1, ticketSaleV1, userInteractionV1 } from './schemas-v1.js';
 
 /** Envelope fields every row carries, first, in this order. */
 export interface RowBase {
@@ -23,7 +23,11 @@ export interface RowBase {
 export interface SchemaVersion<T = unknown> {
   /** Compiled with `z.compile`: same answers and messages as the schema, several times faster. */
   data: z.ZodType<T>;
-  /** Kafka partition key: keeps one user's (or one metric's) events in order on one partition. */
+  /**
+   * Kafka partition key: keeps one user's (or one metric's) events in order on one partition.
+   * Refunds are keyed by buyer like sales: the same partition number of their own topic and, on
+   * a cluster, the same shard as the buyer's sales (no order between the two topics, though).
+   */
   key(data: T): string;
   /**
    * The event's flat row, as the JSON text of each column in `COLUMNS` order (the bytes
@@ -48,7 +52,8 @@ function version<T>(spec: SchemaVersion<T>): SchemaVersion<unknown> {
 
 /**
  * The columns of each event type's row, in order: the columns of its `<stream>_queue` Kafka
- * table (migrations/clickhouse/0015_batch_messages.sql), where each is an array in a message.
+ * table (migrations/clickhouse/0015_batch_messages.sql; `ticket_refunds_queue` from migration 0016),
+ * where each is an array in a message.
  */
 export const COLUMNS: Record<EventType, readonly string[]> = {
   ticket_sale: [
@@ -66,6 +71,21 @@ export const COLUMNS: Record<EventType, readonly string[]> = {
     'channel',
     'country',
     'city',
+  ],
+  ticket_refund: [
+    'id',
+    'version',
+    'timestamp_ms',
+    'received_at_ms',
+    'event_id',
+    'order_id',
+    'user_id',
+    'category',
+    'quantity',
+    'amount',
+    'currency',
+    'channel',
+    'reason',
   ],
   user_interaction: [
     'id',
@@ -112,6 +132,29 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
             jsonString(d.channel),
             jsonString(d.location.country),
             jsonString(d.location.city ?? ''),
+          ];
+        },
+      }),
+    ],
+  ]),
+  ticket_refund: new Map([
+    [
+      1,
+      version({
+        data: ticketRefundV1,
+        key: (d) => d.user_id,
+        cells: function ticketRefundRow(base, d) {
+          return [
+            ...baseCells(base),
+            jsonString(d.event_id),
+            jsonString(d.order_id),
+            jsonString(d.user_id),
+            jsonString(d.category),
+            jsonNumber(d.quantity),
+            jsonString(d.amount),
+            jsonString(d.currency),
+            jsonString(d.channel),
+            jsonString(d.reason),
           ];
         },
       }),

@@ -68,18 +68,24 @@ function numberText(value: number): string | undefined {
   return String(Math.round(value * 10_000) / 10_000);
 }
 
+/** Tickets per order (sold or refunded). */
+const quantitySchema = z.number().int('must be an integer').min(1).max(100);
+const currencySchema = z
+  .string()
+  .refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR')
+  .meta({ enum: [...CURRENCY_CODES], example: 'EUR' });
+/** Where an order was placed (and where it is refunded). */
+const channelSchema = z.enum(['web', 'app', 'box_office', 'partner']);
+
 export const ticketSaleV1 = z.object({
   event_id: id('event_id'),
   order_id: id('order_id'),
   user_id: id('user_id'),
   category: id('category'),
-  quantity: z.number().int('must be an integer').min(1).max(100),
+  quantity: quantitySchema,
   amount: moneySchema,
-  currency: z
-    .string()
-    .refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR')
-    .meta({ enum: [...CURRENCY_CODES], example: 'EUR' }),
-  channel: z.enum(['web', 'app', 'box_office', 'partner']),
+  currency: currencySchema,
+  channel: channelSchema,
   location: z.object({
     country: z
       .string()
@@ -87,6 +93,25 @@ export const ticketSaleV1 = z.object({
       .meta({ enum: [...COUNTRY_CODES], example: 'DE' }),
     city: text().max(256).optional(),
   }),
+});
+
+/** Why an order was refunded: `ticket_refund.data.reason`. */
+export const REFUND_REASONS = ['customer_request', 'chargeback', 'organizer', 'fraud', 'other'] as const;
+
+/**
+ * Tickets of an order given back and money returned. `order_id` names the refunded order;
+ * `amount` is the money refunded (not the order's total), exact like a sale's.
+ */
+export const ticketRefundV1 = z.object({
+  event_id: id('event_id'),
+  order_id: id('order_id'),
+  user_id: id('user_id'),
+  category: id('category'),
+  quantity: quantitySchema,
+  amount: moneySchema,
+  currency: currencySchema,
+  channel: channelSchema,
+  reason: z.enum(REFUND_REASONS),
 });
 
 export const userInteractionV1 = z.object({
@@ -129,5 +154,6 @@ export const systemMetricV1 = z.object({
 });
 
 export type TicketSaleV1 = z.infer<typeof ticketSaleV1>;
+export type TicketRefundV1 = z.infer<typeof ticketRefundV1>;
 export type UserInteractionV1 = z.infer<typeof userInteractionV1>;
 export type SystemMetricV1 = z.infer<typeof systemMetricV1>;

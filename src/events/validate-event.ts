@@ -22,7 +22,7 @@ export interface AcceptedEvent {
   cells: readonly string[];
   /** The flat row as one JSON object's text (what `JSON.stringify` gives for `row`). */
   readonly value: string;
-  /** The show (`data.event_id`) for sales and interactions; undefined for system metrics. */
+  /** The show (`data.event_id`) for sales, refunds and interactions; undefined for system metrics. */
   showId: string | undefined;
   /** The same row as an object, parsed from `value` when read (the API itself never reads it). */
   readonly row: Record<string, unknown>;

@@ -21,6 +21,7 @@ export type TopicName = EventType | 'rejected';
  */
 const TOPOLOGY = {
   ticket_sale: { partitions: 6, stream: 'ticket_sales', dedup: true },
+  ticket_refund: { partitions: 6, stream: 'ticket_refunds', dedup: true },
   user_interaction: { partitions: 6, stream: 'user_interactions', dedup: true },
   system_metric: { partitions: 3, stream: 'system_metrics', dedup: true },
   rejected: { partitions: 1, stream: 'rejected_events', dedup: false },

@@ -172,7 +172,8 @@ export function createTrafficModel(options: TrafficOptions) {
       case 2:
         return { ...good, timestamp: 'yesterday' };
       case 3:
-        return { ...good, event_type: 'refund' };
+        // An event type the API does not know ('refund' was one until ticket_refund existed).
+        return { ...good, event_type: 'refund_request' };
       default:
         return { ...good, id: 'not-a-uuid' };
     }

@@ -26,7 +26,7 @@ import {
 } from '../../src/kafka/topology.js';
 import { isAccepted, validateEvent } from '../../src/events/validate-event.js';
 import { COLUMNS } from '../../src/events/registry.js';
-import { ticketSale, userInteraction, systemMetric } from '../fixtures/events.js';
+import { ticketSale, ticketRefund, userInteraction, systemMetric } from '../fixtures/events.js';
 import { createTestPipeline, API_KEY, type TestPipeline } from './pipeline.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -129,7 +129,9 @@ const anyValue = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }), // lone surrogates included
 );
-const validEnvelope = fc.constantFrom(ticketSale, userInteraction, systemMetric).map((make) => make());
+const validEnvelope = fc
+  .constantFrom(ticketSale, ticketRefund, userInteraction, systemMetric)
+  .map((make) => make());
 
 /** A valid envelope with one field (top level or in data) replaced by something else, or removed. */
 const mutatedEnvelope = fc

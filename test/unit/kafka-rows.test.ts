@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { quarantineRow } from '../../src/events/event-sink.js';
 import { isAccepted, validateEvent, type AcceptedEvent } from '../../src/events/validate-event.js';
 import { HOSTILE_STRINGS } from '../fixtures/hostile-strings.js';
-import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
+import { systemMetric, ticketRefund, ticketSale, userInteraction } from '../fixtures/events.js';
 
 const NOW = Date.now();
 /**
@@ -56,6 +56,29 @@ describe('Kafka rows', () => {
       channel: 'web',
       country: 'DE',
       city: text,
+    };
+    expect(accepted.value).toBe(JSON.stringify(row));
+    expect(accepted.row).toEqual(row);
+    expect(accepted.key).toBe(`u${text}`);
+  });
+
+  it.each(TEXTS)('ticket_refund with %j in every text field', (text) => {
+    const event = ticketRefund(
+      { timestamp: '2026-05-01T11:59:00.123+02:00' },
+      { event_id: `e${text}`, order_id: `o${text}`, user_id: `u${text}`, category: `c${text}`, amount: 0.5 },
+    );
+    const accepted = accept(event);
+    const row = {
+      ...base(event),
+      event_id: `e${text}`,
+      order_id: `o${text}`,
+      user_id: `u${text}`,
+      category: `c${text}`,
+      quantity: 1,
+      amount: '0.5',
+      currency: 'EUR',
+      channel: 'web',
+      reason: 'customer_request',
     };
     expect(accepted.value).toBe(JSON.stringify(row));
     expect(accepted.row).toEqual(row);

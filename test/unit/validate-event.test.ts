@@ -1,7 +1,7 @@
 // validateEvent on records no producer should send but anyone can.
 import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../src/events/validate-event.js';
-import { systemMetric, ticketSale, userInteraction } from '../fixtures/events.js';
+import { systemMetric, ticketRefund, ticketSale, userInteraction } from '../fixtures/events.js';
 
 describe('validateEvent', () => {
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
@@ -50,6 +50,8 @@ describe('validateEvent', () => {
     it.each([
       ['data.user_id', ticketSale({}, { user_id: lone })],
       ['data.location.city', ticketSale({}, { location: { country: 'DE', city: lone } })],
+      ['data.order_id', ticketRefund({}, { order_id: lone })],
+      ['data.category', ticketRefund({}, { category: lone })],
       ['data.page', userInteraction({}, { page: lone })],
       ['data.referrer', userInteraction({}, { referrer: '\udc00' })],
       ['data.session_id', userInteraction({}, { session_id: lone })],

@@ -7,13 +7,14 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { envelopeSchema, EVENT_TYPES } from '../../events/envelope.js';
 import { SCHEMAS } from '../../events/registry.js';
-import { systemMetricV1, ticketSaleV1, userInteractionV1 } from '../../events/schemas-v1.js';
+import { systemMetricV1, ticketRefundV1, ticketSaleV1, userInteractionV1 } from '../../events/schemas-v1.js';
 import { ErrorBody } from './api-schemas.js';
 import { errorResponses, type V1Env } from './openapi-app.js';
 
 /** The documented `data` of each version the registry has (a unit test holds them equal). */
 export const DOCUMENTED_VERSIONS = {
   ticket_sale: { 1: ticketSaleV1 },
+  ticket_refund: { 1: ticketRefundV1 },
   user_interaction: { 1: userInteractionV1 },
   system_metric: { 1: systemMetricV1 },
 } as const satisfies Record<(typeof EVENT_TYPES)[number], Record<number, z.ZodType>>;
