@@ -75,7 +75,8 @@ export function createRefundBooker(options: RefundBookerOptions) {
   async function candidates(): Promise<CandidateRow[]> {
     const raw = await rows<Record<string, string | number>>(`
       SELECT
-        toString(id) AS id, event_id, order_id, user_id, category, quantity, toString(amount) AS amount,
+        -- refund_id, not id: 18.16's aliases are global, and the IN below must see the UUID.
+        toString(id) AS refund_id, event_id, order_id, user_id, category, quantity, toString(amount) AS amount,
         toString(currency) AS currency, channel, reason, timestamp_ms,
         toUInt32(now()) - toUInt32(ingested_at) AS age_seconds, toUInt32(ingested_at) AS ingested_at,
         (event_id, category, id) IN (
@@ -92,7 +93,7 @@ export function createRefundBooker(options: RefundBookerOptions) {
       ORDER BY timestamp_ms, id
       LIMIT ${int(batchSize).text}`);
     return raw.map((r) => ({
-      id: String(r.id),
+      id: String(r.refund_id),
       event_id: String(r.event_id),
       order_id: String(r.order_id),
       user_id: String(r.user_id),

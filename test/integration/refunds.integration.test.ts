@@ -1,6 +1,5 @@
 // Refunds on the real stack: posted through the API, counted once by ClickHouse, decided against
 // their orders by the refund booker, and read back from the views analysts read.
-import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCapacityAlertRunner } from '../../src/capacity/alert-runner.js';
