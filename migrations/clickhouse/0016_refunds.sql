@@ -436,3 +436,129 @@ FROM (
   GROUP BY event_id, category
 )
 WHERE listed = 1;
+
+-- pricing_signals, again, on net sales: tickets refunded in the last 15 minutes (booked refunds,
+-- by the refund's own time) are taken off sold_15m, so the sell-through, the projection and the
+-- surge all follow net sales, and `sold` is net (capacity_status above). The reason says when
+-- refunds moved it: 'sold 12 % in 15 min net of 3 refunded; ...', or 'refunds outpaced sales in
+-- the last 15 min (5 tickets refunded)'.
+--   refunded_15m  UInt64  tickets of booked refunds in the last 15 minutes
+--   sold_15m      UInt64  tickets sold minus refunded in the last 15 minutes, never below 0
+
+DROP TABLE IF EXISTS {database}.pricing_signals {on_cluster};
+
+CREATE VIEW IF NOT EXISTS {database}.pricing_signals {on_cluster} AS
+SELECT
+  event_id,
+  category,
+  capacity,
+  sold,
+  remaining,
+  sold_15m,
+  refunded_15m,
+  sell_through_15m,
+  projected_sellout_at,
+  starts_at,
+  hours_before_show,
+  multiplier,
+  multiIf(
+    remaining = 0, 'sold out',
+    sold_15m = 0 AND refunded_15m > 0,
+      concat('refunds outpaced sales in the last 15 min (', toString(refunded_15m), ' tickets refunded)'),
+    sold_15m = 0, 'no sales in the last 15 min',
+    known_show = 0, concat('sold ', pct, ' % in 15 min', refund_note, '; the show start is not known'),
+    concat(
+      'sold ', pct, ' % in 15 min', refund_note, '; at this pace sells out ',
+      multiIf(
+        lead_hours >= 48, concat(toString(toUInt64(round(lead_hours / 24))), ' days'),
+        lead_hours >= 2, concat(toString(toUInt64(round(lead_hours))), ' hours'),
+        concat(toString(toUInt64(round(lead_hours * 60))), ' minutes')
+      ),
+      if(ifNull(hours_before_show, 0) >= 0, ' before the show', ' after the show starts'),
+      if(hot = 1, concat('; suggest ×', toString(round(multiplier, 2))), '')
+    )
+  ) AS reason
+FROM (
+  SELECT
+    event_id, category, capacity, sold, remaining, sold_15m, refunded_15m, sell_through_15m,
+    projected_sellout_at, starts_at, hours_before_show, known_show,
+    if(refunded_15m = 0, '', concat(' net of ', toString(refunded_15m), ' refunded')) AS refund_note,
+    toUInt8(ifNull(sell_through_15m >= hot_sell_through AND hours_before_show >= early_sellout_hours, 0))
+      AS hot,
+    if(hot = 1, greatest(1., least(max_multiplier, 1. + surge_factor * sell_through_15m)), 1.)
+      AS multiplier,
+    toString(toUInt64(round(sell_through_15m * 100))) AS pct,
+    abs(ifNull(hours_before_show, 0.)) AS lead_hours
+  FROM (
+    SELECT
+      event_id, category, capacity, sold, remaining, sold_15m, refunded_15m, starts_at, known_show,
+      hot_sell_through, early_sellout_hours, surge_factor, max_multiplier,
+      if(capacity = 0, 0., sold_15m / capacity) AS sell_through_15m,
+      if(sold_15m = 0 OR remaining = 0, NULL,
+         now() + least(toUInt64(remaining * 900 / sold_15m), toUInt64(4294967295 - toUInt32(now()))))
+        AS projected_sellout_at,
+      if(known_show = 0, NULL, (toInt64(starts_at) - toInt64(projected_sellout_at)) / 3600)
+        AS hours_before_show
+    FROM (
+      -- Per show, the last 15 minutes are the tail of its range of the (event_id, event_time) key.
+      SELECT event_id, category, max(c) AS capacity, max(s) AS sold, max(r) AS remaining,
+        toUInt64(greatest(toInt64(sum(q)) - toInt64(sum(rq)), 0)) AS sold_15m, sum(rq) AS refunded_15m,
+        max(l) AS listed
+      FROM (
+        SELECT event_id, category, capacity AS c, sold AS s, remaining AS r, toUInt64(0) AS q,
+          toUInt64(0) AS rq, toUInt8(1) AS l
+        FROM {database}.capacity_status
+        UNION ALL
+        SELECT event_id, category, toUInt32(0) AS c, toUInt64(0) AS s, toUInt64(0) AS r,
+          toUInt64(quantity) AS q, toUInt64(0) AS rq, toUInt8(0) AS l
+        FROM {database}.ticket_sales
+        WHERE event_time > now() - INTERVAL 15 MINUTE
+        UNION ALL
+        SELECT event_id, category, toUInt32(0) AS c, toUInt64(0) AS s, toUInt64(0) AS r,
+          toUInt64(0) AS q, toUInt64(quantity) AS rq, toUInt8(0) AS l
+        FROM {database}.refunds
+        WHERE refunded_at > now() - INTERVAL 15 MINUTE
+      )
+      GROUP BY event_id, category
+      HAVING listed = 1
+    ) AS per_category
+    -- Every show that has categories, with its start and its organizer's rules where known:
+    -- complete, so an INNER JOIN serves. (18.16 pushes a WHERE on a LEFT JOIN's right-side
+    -- column into that side, see capacity_status; into an INNER JOIN's sides that is correct, and
+    -- `WHERE event_id = ...` reaches ticket_sales as an index range.) ALL, not ANY: current
+    -- ClickHouse's ANY INNER JOIN keeps one left row per key, dropping all but one category.
+    ALL INNER JOIN (
+      SELECT
+        event_id,
+        max(k) AS known_show,
+        argMax(st, k) AS starts_at,
+        argMax(hst, k) AS hot_sell_through,
+        argMax(esh, k) AS early_sellout_hours,
+        argMax(sf, k) AS surge_factor,
+        argMax(mm, k) AS max_multiplier
+      FROM (
+        SELECT show_id AS event_id, toUInt8(0) AS k, toDateTime(0) AS st, 0. AS hst, 0. AS esh,
+          0. AS sf, 0. AS mm
+        FROM {database}.ticket_categories
+        UNION ALL
+        SELECT show_id AS event_id, toUInt8(1) AS k, starts_at AS st, hst, esh, sf, mm
+        FROM (SELECT show_id, starts_at, organizer_id FROM {database}.shows) AS show
+        ALL INNER JOIN (
+          -- Each organizer's rules; the defaults for an organizer without a pricing_rules row.
+          SELECT organizer_id, argMax(h, r) AS hst, argMax(e, r) AS esh, argMax(f, r) AS sf,
+            argMax(m, r) AS mm
+          FROM (
+            SELECT organizer_id, toUInt8(0) AS r, 0.10 AS h, 24. AS e, 1. AS f, 1.5 AS m
+            FROM {database}.shows
+            UNION ALL
+            SELECT organizer_id, toUInt8(1) AS r, hot_sell_through AS h, early_sellout_hours AS e,
+              surge_factor AS f, max_multiplier AS m
+            FROM {database}.pricing_rules
+          )
+          GROUP BY organizer_id
+        ) AS organizer_rules USING (organizer_id)
+      )
+      GROUP BY event_id
+    ) AS per_show USING (event_id)
+  )
+);

@@ -161,6 +161,20 @@ describe('refunds on the real stack', () => {
       net_tickets: '-1',
     });
     expect(await capacity('rf-show')).toEqual([{ category: 'GA', sold: '3', refunded: '1', remaining: '7' }]);
+    // Pricing follows net sales: 4 sold and 1 refunded in the last 15 minutes, of 10 seats.
+    expect(
+      await p.query(
+        `SELECT toString(sold_15m) AS sold_15m, toString(refunded_15m) AS refunded_15m, sell_through_15m, reason
+         FROM ${p.database}.pricing_signals WHERE event_id = 'rf-show'`,
+      ),
+    ).toEqual([
+      {
+        sold_15m: '3',
+        refunded_15m: '1',
+        sell_through_15m: 0.3,
+        reason: 'sold 30 % in 15 min net of 1 refunded; the show start is not known',
+      },
+    ]);
   });
 
   it('a refund retried in another request, beside other records, counts once', async () => {
