@@ -28,7 +28,11 @@
 --
 -- sales_by_order: each sale by order_id, what the booker looks an order up in (an index range per
 -- order; ticket_sales is sorted by show and time). Backfilled from ticket_sales once, as 0014
--- backfills sales_totals.
+-- backfills sales_totals. An order missing there is looked up in ticket_sales too (the refund's
+-- show only): in 3 of 6 runs of the refunds integration test, the first sales after this file
+-- ran reached ticket_sales but not sales_by_order (not explained; creating the sales queue again
+-- after the view, as 0015 does for its chains, made 18.16 abort on the DROP: librdkafka's
+-- rd_kafka_cgrp_destroy_final assertion, see test/harness/service-harness.ts).
 
 -- ticket_refunds: the same chain as ticket_sales (0015), built over a Null stand-in of the
 -- queue first so the whole chain exists before the Kafka table consumes.
@@ -196,39 +200,6 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.sales_by_order_mv {on_cluster}
 TO {database}.sales_by_order AS
 SELECT order_id, id, event_id, category, quantity, amount, currency, event_time
 FROM {database}.{inserted:ticket_sales_dedup_mv:ticket_sales};
-
--- The sales queue again, exactly as 0015 created it: measured on 18.16, a Kafka table created
--- before a new view of its chain kept feeding the chain without that view for tens of seconds
--- (the first sales after this file ran never reached sales_by_order, in 3 of 6 test runs). A
--- queue created after every view of its chain feeds them all from its first message (0015 builds
--- its chains that way for the same reason). The consumer group keeps its name, so the new table
--- resumes from the committed offsets.
-
-DROP TABLE IF EXISTS {database}.ticket_sales_queue {on_cluster};
-
-CREATE TABLE IF NOT EXISTS {database}.ticket_sales_queue {on_cluster} (
-  id Array(String),
-  version Array(UInt16),
-  timestamp_ms Array(UInt64),
-  received_at_ms Array(UInt64),
-  event_id Array(String),
-  order_id Array(String),
-  user_id Array(String),
-  category Array(String),
-  quantity Array(UInt16),
-  amount Array(String),
-  currency Array(String),
-  channel Array(String),
-  country Array(String),
-  city Array(String),
-  heartbeat UInt8
-) ENGINE = Kafka SETTINGS
-  kafka_broker_list = '{kafka_brokers}',
-  kafka_topic_list = '{topic_prefix}events.ticket_sale',
-  kafka_group_name = '{database}_ticket_sales',
-  kafka_format = 'JSONEachRow',
-  kafka_num_consumers = 1,
-  kafka_max_block_size = {kafka_max_block_size};
 
 -- refund_decisions: written by the refund booker only.
 

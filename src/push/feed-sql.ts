@@ -41,21 +41,22 @@ export function wholeFeedQuery(feed: Feed, database: string, params: Params, max
 
 /** The log's keys changed since `since` (epoch seconds), narrowed by the params the log also has. */
 export function changeLogQuery(feed: ChangesFeed, database: string, params: Params, since: number): string {
-  const log = feed.changes;
-  const conditions = [`${ident(log.time).text} >= toDateTime(${int(Math.max(0, since)).text})`];
-  for (const [name, value] of Object.entries(params)) {
-    const expr = log.keys[name];
-    if (expr) conditions.push(`${expr} = ${renderParam(feed.params[name]!, value).text}`);
-  }
-  const select = changeLogColumns(feed)
-    .map((c) => `${log.keys[c]} AS ${ident(c).text}`)
-    .join(', ');
-  return `SELECT DISTINCT ${select} FROM ${table(database, log.table)} WHERE ${conditions.join(' AND ')}`;
+  const columns = changeLogColumns(feed);
+  const selects = feed.changes.map((log) => {
+    const conditions = [`${ident(log.time).text} >= toDateTime(${int(Math.max(0, since)).text})`];
+    for (const [name, value] of Object.entries(params)) {
+      const expr = log.keys[name];
+      if (expr) conditions.push(`${expr} = ${renderParam(feed.params[name]!, value).text}`);
+    }
+    const select = columns.map((c) => `${log.keys[c]} AS ${ident(c).text}`).join(', ');
+    return `SELECT DISTINCT ${select} FROM ${table(database, log.table)} WHERE ${conditions.join(' AND ')}`;
+  });
+  return selects.length === 1 ? selects[0]! : `SELECT DISTINCT * FROM (${selects.join(' UNION ALL ')})`;
 }
 
 /** The view columns the change log names (a subset of the feed's key). */
 export function changeLogColumns(feed: ChangesFeed): string[] {
-  return Object.keys(feed.changes.keys);
+  return Object.keys(feed.changes[0].keys);
 }
 
 /** The view's rows for these log keys (e.g. event_id and window_start), as literals. */

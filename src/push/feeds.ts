@@ -5,8 +5,8 @@
  * way (src/push/feed-kinds.ts, with the SQL in src/push/feed-sql.ts):
  *
  * - `changes`: the view's rows are re-read only for the keys a change log names since the
- *   watermark (for the sales windows: `ticket_sales_ids`, ordered by `ingested_at`, the time
- *   ClickHouse counted each sale): one query for the keys and, when there are some, one for
+ *   watermark (for the sales windows: `ticket_sales_ids` by `ingested_at`, the time ClickHouse
+ *   counted each sale, and `refund_decisions` by `decided_at`, the time a refund was booked): one query for the keys and, when there are some, one for
  *   the view with them as literals. Cost per poll follows the changes, not the history.
  * - `refresh`: the view (filtered by params) is re-read whole and compared with the last
  *   result. For the small views: capacity, alerts, signals, dimensions.
@@ -38,12 +38,13 @@ interface FeedBase {
   scope: FeedScope;
 }
 
-/** A view read for the keys its change log names (see the header). */
+/** A view read for the keys its change logs name (see the header). */
 export interface ChangesFeed extends FeedBase {
   kind: 'changes';
   /** Columns a subscriber may filter on by equality, with their kind. */
   params: Record<string, ParamKind>;
-  changes: ChangeLog;
+  /** Every log whose new rows change the view; all name the same view columns. */
+  changes: readonly [ChangeLog, ...ChangeLog[]];
 }
 
 /** A view re-read whole on each poll (see the header). */
@@ -65,7 +66,10 @@ export type ViewFeed = ChangesFeed | RefreshFeed;
 
 export type Feed = ChangesFeed | RefreshFeed | QueryFeed;
 
-/** A sales window view, read for the windows `ticket_sales_ids` names (`window` of their event time). */
+/**
+ * A sales window view, read for the windows that new sales (`ticket_sales_ids`, by their event
+ * time) and new refund decisions (`refund_decisions`, by the refund's time) name.
+ */
 function salesWindows(name: string, window: string): ChangesFeed {
   return {
     kind: 'changes',
@@ -73,11 +77,18 @@ function salesWindows(name: string, window: string): ChangesFeed {
     key: ['event_id', 'window_start', 'category'],
     scope: { show: 'event_id' },
     params: { event_id: 'String', category: 'String', window_start: 'DateTime' },
-    changes: {
-      table: 'ticket_sales_ids',
-      time: 'ingested_at',
-      keys: { event_id: 'event_id', window_start: `${window}(event_time)` },
-    },
+    changes: [
+      {
+        table: 'ticket_sales_ids',
+        time: 'ingested_at',
+        keys: { event_id: 'event_id', window_start: `${window}(event_time)` },
+      },
+      {
+        table: 'refund_decisions',
+        time: 'decided_at',
+        keys: { event_id: 'event_id', window_start: `${window}(refunded_at)` },
+      },
+    ],
   };
 }
 
@@ -118,6 +129,18 @@ export const VIEW_FEEDS: readonly ViewFeed[] = [
     ['event_id', 'window_start', 'action'],
     { show: 'event_id' },
     { event_id: 'String', action: 'String', window_start: 'DateTime' },
+  ),
+  refresh(
+    'refunds',
+    ['event_id', 'category', 'id'],
+    { show: 'event_id' },
+    { event_id: 'String', category: 'String', order_id: 'String' },
+  ),
+  refresh(
+    'refund_anomalies',
+    ['event_id', 'category', 'id'],
+    { show: 'event_id' },
+    { event_id: 'String', category: 'String', status: 'String' },
   ),
   refresh('ticket_categories', ['show_id', 'category'], { show: 'show_id' }, { show_id: 'String' }),
   refresh(

@@ -8,7 +8,8 @@
  * - the refunds ClickHouse counted in the last REFUND_WAIT_HOURS + 1 h that have no final
  *   decision (booked or anomaly); a pending one is read again on every pass until its order
  *   arrives or it is too old;
- * - the sales of their orders (sales_by_order: an index range per order);
+ * - the sales of their orders (sales_by_order: an index range per order; an order missing there
+ *   is looked up in ticket_sales within its refund's show, see migration 0016);
  * - the refunds booked so far of those orders (refund_decisions of their shows).
  * So its cost follows the refunds of the last day and the shows they belong to, not all history.
  *
@@ -110,14 +111,8 @@ export function createRefundBooker(options: RefundBookerOptions) {
     }));
   }
 
-  async function orderLines(orders: string[]): Promise<OrderLine[]> {
-    const raw = await rows<Record<string, string | number>>(`
-      SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
-        toString(sum(amount)) AS amount
-      FROM ${db}.sales_by_order FINAL
-      WHERE order_id IN ${list(orders)}
-      GROUP BY order_id, event_id, category, currency`);
-    return raw.map((r) => ({
+  const toLines = (raw: Record<string, string | number>[]): OrderLine[] =>
+    raw.map((r) => ({
       order_id: String(r.order_id),
       event_id: String(r.event_id),
       category: String(r.category),
@@ -125,6 +120,37 @@ export function createRefundBooker(options: RefundBookerOptions) {
       quantity: Number(r.quantity),
       amount: String(r.amount),
     }));
+
+  /**
+   * The orders' sales: from sales_by_order (an index range per order), and for an order missing
+   * there from ticket_sales, within the refunds' shows (their index ranges): 0016 says why.
+   */
+  async function orderLines(refunds: CandidateRow[]): Promise<OrderLine[]> {
+    const orders = [...new Set(refunds.map((r) => r.order_id))];
+    const lines = toLines(
+      await rows(`
+        SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
+          toString(sum(amount)) AS amount
+        FROM ${db}.sales_by_order FINAL
+        WHERE order_id IN ${list(orders)}
+        GROUP BY order_id, event_id, category, currency`),
+    );
+    const found = new Set(lines.map((l) => l.order_id));
+    const missing = refunds.filter((r) => !found.has(r.order_id));
+    if (missing.length === 0) return lines;
+    const fallback = toLines(
+      await rows(`
+        SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
+          toString(sum(amount)) AS amount
+        FROM (
+          SELECT order_id, event_id, category, currency, quantity, amount FROM ${db}.ticket_sales
+          WHERE event_id IN ${list([...new Set(missing.map((r) => r.event_id))])}
+            AND order_id IN ${list([...new Set(missing.map((r) => r.order_id))])}
+          LIMIT 1 BY id
+        )
+        GROUP BY order_id, event_id, category, currency`),
+    );
+    return [...lines, ...fallback];
   }
 
   async function bookedSoFar(shows: string[], orders: string[]): Promise<BookedSoFar[]> {
@@ -174,7 +200,7 @@ export function createRefundBooker(options: RefundBookerOptions) {
     if (waiting.length === 0) return pass;
     const orders = [...new Set(waiting.map((r) => r.order_id))];
     const shows = [...new Set(waiting.map((r) => r.event_id))];
-    const [lines, booked] = await Promise.all([orderLines(orders), bookedSoFar(shows, orders)]);
+    const [lines, booked] = await Promise.all([orderLines(waiting), bookedSoFar(shows, orders)]);
     const decisions = decideRefunds(waiting, lines, booked, waitSeconds);
     const written: string[] = [];
     for (const refund of waiting) {
