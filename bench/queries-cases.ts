@@ -33,15 +33,31 @@ export const QUERY_SETTINGS = {
   output_format_json_quote_64bit_integers: 0,
 } as const;
 
+/**
+ * A sales window from raw sales, with the booked refunds of each window beside them as the view
+ * has them (migration 0016: refunds are read, not stored, in both forms).
+ */
+function rawSalesWindow(db: string, window: string): string {
+  return `SELECT window_start, event_id, category, sum(t) AS tickets, sum(o) AS orders, sum(r) AS revenue,
+      sum(u) AS unique_buyers, sum(rf) AS refunds, sum(tr) AS tickets_refunded, sum(rr) AS revenue_refunded,
+      toInt64(tickets) - toInt64(tickets_refunded) AS net_tickets, revenue - revenue_refunded AS net_revenue
+    FROM (
+      SELECT ${window}(event_time) AS window_start, event_id, category, sum(quantity) AS t, count() AS o,
+        sum(amount) AS r, uniqExact(user_id) AS u, toUInt64(0) AS rf, toUInt64(0) AS tr, toDecimal128(0, 4) AS rr
+      FROM ${db}.ticket_sales GROUP BY window_start, event_id, category
+      UNION ALL
+      SELECT ${window}(refunded_at) AS window_start, event_id, category, toUInt64(0) AS t, toUInt64(0) AS o,
+        toDecimal128(0, 4) AS r, toUInt64(0) AS u, count() AS rf, sum(quantity) AS tr, sum(amount) AS rr
+      FROM ${db}.refunds GROUP BY window_start, event_id, category
+    )
+    GROUP BY window_start, event_id, category`;
+}
+
 /** Each window's finished columns, computed from its raw table. */
 function rawWindows(db: string): Record<string, string> {
   return {
-    sales_per_minute: `SELECT toStartOfMinute(event_time) AS window_start, event_id, category,
-        sum(quantity) AS tickets, count() AS orders, sum(amount) AS revenue, uniqExact(user_id) AS unique_buyers
-      FROM ${db}.ticket_sales GROUP BY window_start, event_id, category`,
-    sales_per_hour: `SELECT toStartOfHour(event_time) AS window_start, event_id, category,
-        sum(quantity) AS tickets, count() AS orders, sum(amount) AS revenue, uniqExact(user_id) AS unique_buyers
-      FROM ${db}.ticket_sales GROUP BY window_start, event_id, category`,
+    sales_per_minute: rawSalesWindow(db, 'toStartOfMinute'),
+    sales_per_hour: rawSalesWindow(db, 'toStartOfHour'),
     engagement_per_minute: `SELECT toStartOfMinute(event_time) AS window_start, event_id, action,
         count() AS interactions, uniqExact(user_id) AS unique_users, uniqExact(session_id) AS unique_sessions
       FROM ${db}.user_interactions GROUP BY window_start, event_id, action`,
