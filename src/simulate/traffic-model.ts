@@ -39,7 +39,11 @@ export const FUNNEL = [
   'checkout_started',
 ] as const;
 
-export type Kind = 'ticket_sale' | 'user_interaction' | 'system_metric';
+export type Kind = 'ticket_sale' | 'ticket_refund' | 'user_interaction' | 'system_metric';
+
+/** Share of ordinary orders refunded some minutes later, and of those refunds sent wrong on purpose. */
+export const REFUND_SHARE = 0.03;
+export const ANOMALOUS_REFUND_SHARE = 0.05;
 
 export function createTrafficModel(options: TrafficOptions) {
   const faker = new Faker({ locale: [en] });
@@ -65,6 +69,13 @@ export function createTrafficModel(options: TrafficOptions) {
   // Fraud-like actors, named so alerts on them are easy to tell apart.
   const velocityUser = 'user-velocity-1';
   const whales = Array.from({ length: 20 }, (_, i) => `user-whale-${i}`);
+  // Orders to refund, each at its time (seconds into the run), oldest first.
+  const refunds: {
+    at: number;
+    show: Show;
+    order: Record<string, unknown>;
+    category: Show['categories'][number];
+  }[] = [];
   // Travellers buy at home, then from far away, then at home again...
   const travellers = Array.from({ length: 30 }, (_, i) => ({ id: `user-traveller-${i}`, purchases: 0 }));
 
@@ -114,7 +125,7 @@ export function createTrafficModel(options: TrafficOptions) {
       user = traveller.id;
       country = traveller.purchases++ % 2 === 1 ? faker.helpers.arrayElement(FAR_AWAY) : 'DE';
     }
-    return envelope('ticket_sale', {
+    const order = envelope('ticket_sale', {
       event_id: show.id,
       order_id: `ord-${randomUUID()}`,
       user_id: user,
@@ -130,6 +141,56 @@ export function createTrafficModel(options: TrafficOptions) {
       ]),
       location: { country, city: faker.location.city() },
     });
+    if (pattern === 'normal' && faker.number.float() < REFUND_SHARE) {
+      const at = t + faker.number.int({ min: 60, max: 300 });
+      const later = refunds.findIndex((r) => r.at > at);
+      refunds.splice(later < 0 ? refunds.length : later, 0, { at, show, order: order.data, category });
+    }
+    return order;
+  }
+
+  /**
+   * A refund of an earlier order: all or part of its tickets and money, mostly at the buyer's
+   * request, a few chargebacks; now and then one that does not match the order (more tickets than
+   * it had, another currency, or an order never sold), which ClickHouse keeps as an anomaly.
+   */
+  function refund(due: (typeof refunds)[number]) {
+    const { order, show, category } = due;
+    const sold = Number(order.quantity);
+    const quantity = faker.number.int({ min: 1, max: sold });
+    const data: Record<string, unknown> = {
+      event_id: show.id,
+      order_id: order.order_id,
+      user_id: order.user_id,
+      category: order.category,
+      quantity,
+      amount: ((Number(order.amount) * quantity) / sold).toFixed(2),
+      currency: order.currency,
+      channel: order.channel,
+      reason: faker.helpers.weightedArrayElement([
+        { weight: 14, value: 'customer_request' },
+        { weight: 2, value: 'chargeback' },
+        { weight: 2, value: 'organizer' },
+        { weight: 1, value: 'fraud' },
+        { weight: 1, value: 'other' },
+      ]),
+    };
+    if (faker.number.float() < ANOMALOUS_REFUND_SHARE) {
+      switch (faker.number.int({ max: 2 })) {
+        case 0:
+          data.quantity = sold + 1;
+          break;
+        case 1:
+          data.currency = show.currency === 'EUR' ? 'USD' : 'EUR';
+          break;
+        default:
+          data.order_id = `ord-${randomUUID()}`;
+      }
+    } else {
+      // Refunded seats go back on sale.
+      category.sold -= quantity;
+    }
+    return envelope('ticket_refund', data);
   }
 
   function interaction(t: number) {
@@ -186,6 +247,7 @@ export function createTrafficModel(options: TrafficOptions) {
     travellers: travellers.map((t) => t.id),
     /** The next record at `t` seconds into the run. */
     next(t: number): unknown {
+      if (refunds.length > 0 && refunds[0]!.at <= t) return refund(refunds.shift()!);
       const r = faker.number.float();
       if (r < options.malformedShare) return malformed(t);
       const kind = faker.number.float();
