@@ -5,7 +5,8 @@
  *
  * Each pass reads only what may have changed since its watermark (ClickHouse's clock at the
  * last pass InfluxDB took in full):
- * - sales windows named by the change log `ticket_sales_ids` since the start of the minute
+ * - sales windows (gross, refunded and net fields) named by the change logs `ticket_sales_ids`
+ *   and `refund_decisions` (a booked refund's window, by the refund's time) since the start of the minute
  *   that was open at the watermark, less the 5 minutes an event may be ahead of the clock (a
  *   sale stamped in a future minute is named again once its window has closed); it is the
  *   same log the push feed reads, so a late sale rewrites its window, however old, at the
@@ -60,6 +61,11 @@ interface SalesRow {
   orders: number;
   revenue: number;
   unique_buyers: number;
+  refunds: number;
+  tickets_refunded: number;
+  revenue_refunded: number;
+  net_tickets: number;
+  net_revenue: number;
 }
 
 interface MetricRow {
@@ -85,8 +91,8 @@ interface Measurement<Row> {
 const SALES: Measurement<SalesRow> = {
   name: 'sales_per_minute',
   tags: ['event_id', 'category'],
-  ints: ['tickets', 'orders', 'unique_buyers'],
-  floats: ['revenue'],
+  ints: ['tickets', 'orders', 'unique_buyers', 'refunds', 'tickets_refunded', 'net_tickets'],
+  floats: ['revenue', 'revenue_refunded', 'net_revenue'],
 };
 
 const METRICS: Measurement<MetricRow> = {
@@ -136,13 +142,21 @@ export function createInfluxMirror(options: InfluxMirrorOptions) {
   /** The finished sales windows the change log names since `since` (src/sql/keys-then-literals.ts). */
   function changedSales(since: string, until: string): Promise<SalesRow[]> {
     return keysThenLiterals<{ event_id: string; t: number }, SalesRow>(select, {
-      keys: `SELECT DISTINCT event_id, toUnixTimestamp(toStartOfMinute(event_time)) AS t
-       FROM ${db}.ticket_sales_ids
-       WHERE ingested_at >= toDateTime(${since}) AND event_time < toDateTime(${until})`,
+      keys: `SELECT DISTINCT event_id, t FROM (
+         SELECT event_id, toUnixTimestamp(toStartOfMinute(event_time)) AS t
+         FROM ${db}.ticket_sales_ids
+         WHERE ingested_at >= toDateTime(${since}) AND event_time < toDateTime(${until})
+         UNION ALL
+         SELECT event_id, toUnixTimestamp(toStartOfMinute(refunded_at)) AS t
+         FROM ${db}.refund_decisions
+         WHERE decided_at >= toDateTime(${since}) AND refunded_at < toDateTime(${until})
+       )`,
       rows: (chunk) => {
         const tuples = chunk.map((k) => `(${str(k.event_id).text}, toDateTime(${int(k.t).text}))`);
         const times = chunk.map((k) => k.t);
-        return `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers
+        return `SELECT event_id, category, toUnixTimestamp(window_start) AS t, tickets, orders, toFloat64(revenue) AS revenue, unique_buyers,
+             refunds, tickets_refunded, toFloat64(revenue_refunded) AS revenue_refunded, net_tickets,
+             toFloat64(net_revenue) AS net_revenue
            FROM ${db}.sales_per_minute
            WHERE window_start >= toDateTime(${int(Math.min(...times)).text})
              AND window_start <= toDateTime(${int(Math.max(...times)).text})

@@ -98,6 +98,48 @@ describe('InfluxDB mirror', () => {
     expect(after.tickets).toBeGreaterThan(want.tickets);
     expect(await influxTotals(influx, 'show-m')).toEqual(after);
 
+    // A refund booked into a written window (as the refund booker writes it): the window is
+    // named by refund_decisions and rewritten with its net fields.
+    const refundAt = Math.floor(Date.parse(minutesAgo(3)) / 1000);
+    await p.clickhouse.insert({
+      table: `${p.database}.refund_decisions`,
+      values: [
+        {
+          id: '00000000-0000-4000-8000-00000000f00d',
+          event_id: 'show-m',
+          category: 'VIP',
+          order_id: 'o-refunded',
+          user_id: 'u0',
+          refunded_at: refundAt,
+          timestamp_ms: refundAt * 1000,
+          ingested_at: refundAt,
+          quantity: 1,
+          amount: 20.5,
+          currency: 'EUR',
+          channel: 'web',
+          reason: 'customer_request',
+          outcome: 'booked',
+          anomaly: 'none',
+          detail: '',
+          decided_at: Math.floor(Date.now() / 1000),
+          version: 2,
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    await mirror.runOnce();
+    const [net] = await p.query<{ net_tickets: number; net_revenue: number; tickets_refunded: number }>(
+      `SELECT toInt64(sum(net_tickets)) AS net_tickets, toFloat64(sum(net_revenue)) AS net_revenue,
+              toUInt64(sum(tickets_refunded)) AS tickets_refunded
+       FROM ${p.database}.sales_per_minute WHERE event_id = 'show-m'
+       SETTINGS output_format_json_quote_64bit_integers = 0`,
+    );
+    expect(Number(net!.tickets_refunded)).toBe(1);
+    const [mirrored] = await influx.query(
+      `SELECT sum("net_tickets"), sum("net_revenue"), sum("tickets_refunded") FROM "sales_per_minute" WHERE "event_id" = 'show-m'`,
+    );
+    expect(mirrored?.values[0]?.slice(1)).toEqual([Number(net!.net_tickets), Number(net!.net_revenue), 1]);
+
     const [metrics] = await influx.query(
       `SELECT "samples", "p99" FROM "metrics_per_minute" WHERE "name" = 'api.latency_ms'`,
     );

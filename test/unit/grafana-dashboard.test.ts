@@ -22,6 +22,11 @@ describe('Grafana dashboard', () => {
       ),
     ).toBe(true);
     expect(queries.some((q) => q.includes('FROM "sales_per_minute"') && q.includes('"revenue"'))).toBe(true);
+    // Net figures first (refunds), with gross beside them.
+    for (const field of ['net_tickets', 'net_revenue'])
+      expect(
+        queries.some((q) => q.includes('FROM "sales_per_minute"') && q.includes(`sum("${field}")`)),
+      ).toBe(true);
     expect(
       queries.some(
         (q) =>
