@@ -533,3 +533,9 @@ FROM (
     ) AS per_show USING (event_id)
   )
 );
+
+-- The refund_velocity fraud rule's platform setting (src/fraud/rules/refund_velocity.sql): more
+-- than 3 booked refunds by one buyer within an hour (tumbling, by the refunds' own time).
+INSERT INTO {database}.fraud_rules (rule, threshold, window_seconds, enabled, description)
+SELECT 'refund_velocity', 3., toUInt32(3600), 1, 'more than 3 refunds by one buyer within an hour'
+WHERE (SELECT count() FROM {database}.fraud_rules WHERE rule = 'refund_velocity') = 0;

@@ -62,7 +62,7 @@ export interface ApiKeysTable {
   updated_at: Timestamp;
 }
 
-export const FRAUD_RULES = ['large_amount', 'velocity', 'unusual_location'] as const;
+export const FRAUD_RULES = ['large_amount', 'velocity', 'unusual_location', 'refund_velocity'] as const;
 
 export interface FraudRuleOverridesTable {
   organizer_id: string;

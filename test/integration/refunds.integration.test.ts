@@ -272,6 +272,43 @@ describe('refunds on the real stack', () => {
     ]);
   });
 
+  it('refund_velocity flags the fourth booked refund of one buyer within the hour, once', async () => {
+    const orders = Array.from({ length: 5 }, (_, i) =>
+      ticketSale(
+        {},
+        { event_id: 'rf-fast', order_id: `rf-fast-${i}`, user_id: 'rf-refunder', quantity: 1, amount: '30' },
+      ),
+    );
+    await sell(orders);
+    const base = Date.now() - 10 * 60_000;
+    const refunds = orders.slice(0, 4).map((o, i) =>
+      ticketRefund(
+        { timestamp: new Date(base + i * 1000).toISOString() },
+        {
+          event_id: 'rf-fast',
+          order_id: o.data.order_id,
+          user_id: 'rf-refunder',
+          quantity: 1,
+          amount: '30',
+        },
+      ),
+    );
+    await refund(refunds);
+    await decide(refunds.map((r) => r.id));
+    await p.runFraudRules();
+    await p.runFraudRules();
+    const alerts = await p.query<{ sale_id: string; details: string }>(
+      `SELECT toString(sale_id) AS sale_id, details FROM ${p.database}.fraud_alerts_log
+       WHERE rule = 'refund_velocity' AND user_id = 'rf-refunder'`,
+    );
+    expect(alerts).toEqual([
+      {
+        sale_id: refunds[3]!.id,
+        details: 'refund 4 by rf-refunder within 3600 s; more than 3 is suspicious',
+      },
+    ]);
+  });
+
   it('a refund taking a category back under 80 % re-arms its alert, and the next crossing fires it once', async () => {
     const runner = createCapacityAlertRunner({
       clickhouse: p.clickhouse,

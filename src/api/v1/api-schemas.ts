@@ -193,7 +193,7 @@ export const FraudOverrideBody = z
   .openapi('FraudRuleOverride');
 
 /**
- * velocity and unusual_location look at a buyer's orders across organizers: one organizer can
+ * velocity, unusual_location and refund_velocity look at a buyer's orders across organizers: one organizer can
  * switch them off for its shows, not change their limits (threshold and window stay null).
  */
 export const FraudSwitchBody = z
