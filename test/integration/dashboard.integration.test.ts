@@ -1,6 +1,6 @@
 // The organizer's dashboard in Debian's Chromium (playwright-core) on the real stack: sales
 // posted through the API show on the page (the delay is printed; bench:freshness times the views
-// behind it), alerts appear as they fire, and after a network drop the page reconnects and ends on
+// behind it), alerts appear as they fire, a refund shows as refunded and net and gives seats back, and after a network drop the page reconnects and ends on
 // the exact totals. Keeps a screenshot in test-artifacts/dashboard.png.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCapacityAlertRunner } from '../../src/capacity/alert-runner.js';
-import { ticketSale, userInteraction } from '../fixtures/events.js';
+import { createRefundBooker } from '../../src/refunds/refund-booker.js';
+import { ticketRefund, ticketSale, userInteraction } from '../fixtures/events.js';
 import { config, eventually } from './helpers.js';
 import { createTestPipeline, type TestPipeline } from './pipeline.js';
 import { showBody } from '../fixtures/shows.js';
@@ -234,6 +235,56 @@ describe('dashboard', () => {
     expect(await page.getByTestId('funnel-page_view').textContent()).toContain('9');
     expect(await page.getByTestId('freshness').textContent()).toMatch(/^\d+ s$/);
     expect(await page.getByTestId('pricing-VIP').textContent()).toContain('×');
+
+    // A partial refund of the 40-ticket VIP order: booked against it, it shows as refunded and
+    // net, and its seats go back to the VIP gauge (86 % to 76 %).
+    const vipOrder = burst[1]!.data;
+    const refund = ticketRefund(
+      {},
+      {
+        event_id: SHOW,
+        order_id: vipOrder.order_id,
+        user_id: vipOrder.user_id,
+        category: 'VIP',
+        quantity: 10,
+        amount: '1499.00',
+      },
+    );
+    await postEvents([refund]);
+    const booker = createRefundBooker({
+      clickhouse: p.clickhouse,
+      database: p.database,
+      logger: pino({ level: 'silent' }),
+      intervalMs: 250,
+      waitSeconds: 3600,
+    });
+    const net = await eventually(
+      async () => {
+        await booker.runOnce();
+        return {
+          refunded: await shown(page, 'total-tickets-refunded'),
+          tickets: await shown(page, 'net-tickets'),
+          revenue: await shown(page, 'net-revenue'),
+          vip: Number(await page.getByTestId('capacity-VIP').getAttribute('data-percent')),
+        };
+      },
+      (got) => got.refunded === 10 && got.vip === 76,
+      20_000,
+      250,
+    );
+    expect(net).toEqual({
+      refunded: 10,
+      tickets: posted.tickets - 10,
+      revenue: expect.closeTo(posted.revenue - 1499, 2),
+      vip: 76,
+    });
+    expect(await page.getByTestId('capacity-VIP').textContent()).toContain('10 refunded');
+    // The page's figures are the views' figures.
+    const [views] = await p.query<{ net_tickets: string; tickets_refunded: string }>(
+      `SELECT toString(sum(net_tickets)) AS net_tickets, toString(sum(tickets_refunded)) AS tickets_refunded
+       FROM ${p.database}.sales_per_minute WHERE event_id = '${SHOW}'`,
+    );
+    expect(views).toEqual({ net_tickets: String(net.tickets), tickets_refunded: '10' });
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const path = `${ARTIFACTS}dashboard.png`;

@@ -41,19 +41,29 @@ export function renderSales(/** @type {Record<string, unknown>[]} */ rows) {
   let tickets = 0;
   let revenue = 0;
   let orders = 0;
+  let ticketsRefunded = 0;
+  let netTickets = 0;
+  let netRevenue = 0;
   for (const row of rows) {
     const t = utc(String(row.window_start)) / 1000;
-    const m = perMinute.get(t) ?? { tickets: 0, revenue: 0 };
+    const m = perMinute.get(t) ?? { tickets: 0, revenue: 0, refunded: 0 };
     m.tickets += num(row.tickets);
     m.revenue += num(row.revenue);
+    m.refunded += num(row.tickets_refunded);
     perMinute.set(t, m);
     tickets += num(row.tickets);
     revenue += num(row.revenue);
     orders += num(row.orders);
+    ticketsRefunded += num(row.tickets_refunded);
+    netTickets += num(row.net_tickets);
+    netRevenue += num(row.net_revenue);
   }
   setNumber('total-tickets', tickets, count.format(tickets));
   setNumber('total-revenue', revenue, money.format(revenue));
   setNumber('total-orders', orders, count.format(orders));
+  setNumber('total-tickets-refunded', ticketsRefunded, count.format(ticketsRefunded));
+  setNumber('net-tickets', netTickets, count.format(netTickets));
+  setNumber('net-revenue', netRevenue, money.format(netRevenue));
   const minutes = [...perMinute.keys()].sort((a, b) => a - b);
   const latest = minutes.length ? perMinute.get(minutes.at(-1)).tickets : 0;
   setNumber('latest-minute-tickets', latest, count.format(latest));
@@ -68,6 +78,7 @@ export function renderSales(/** @type {Record<string, unknown>[]} */ rows) {
     xs,
     xs.map((t) => perMinute.get(t)?.tickets ?? 0),
     xs.map((t) => perMinute.get(t)?.revenue ?? 0),
+    xs.map((t) => perMinute.get(t)?.refunded ?? 0),
   ];
   const box = $('sales-chart');
   if (!chart) {
@@ -90,6 +101,13 @@ export function renderSales(/** @type {Record<string, unknown>[]} */ rows) {
             stroke: '#16a34a',
             width: 2,
             value: (_u, v) => (v == null ? '—' : money.format(v)),
+          },
+          {
+            label: 'tickets refunded',
+            scale: 'tickets',
+            stroke: '#dc2626',
+            dash: [6, 4],
+            width: 2,
           },
         ],
         axes: [
@@ -125,7 +143,9 @@ export function renderCapacity(/** @type {Record<string, unknown>[]} */ rows) {
             'div',
             { class: 'gauge-label' },
             h('strong', {}, String(row.category)),
-            ` ${count.format(num(row.sold))} / ${count.format(num(row.capacity))} sold · ${count.format(num(row.remaining))} left`,
+            ` ${count.format(num(row.sold))} / ${count.format(num(row.capacity))} sold · ${count.format(num(row.remaining))} left${
+              num(row.refunded) > 0 ? ` · ${count.format(num(row.refunded))} refunded` : ''
+            }`,
           ),
           h(
             'div',
