@@ -169,12 +169,15 @@ export function queryFeeds(queries: ReadonlyMap<string, NamedQuery>): QueryFeed[
   for (const query of queries.values()) {
     if (query.key.length === 0 || query.watermark === undefined) continue;
     const showParam = query.params.find((p) => p.name === 'show_id');
+    const organizerParam = query.params.find((p) => p.name === 'organizer_id');
     const scope: FeedScope =
-      query.scope === 'platform' || (query.scope === undefined && !showParam)
+      query.scope === 'platform' || (query.scope === undefined && !showParam && !organizerParam)
         ? 'platform'
         : showParam
           ? { show: 'show_id' }
-          : { show: query.scope! };
+          : organizerParam
+            ? { organizer: 'organizer_id' }
+            : { show: query.scope! };
     feeds.push({ kind: 'query', name: query.name, key: query.key, scope, watermark: query.watermark, query });
   }
   return feeds;

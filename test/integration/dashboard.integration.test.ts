@@ -290,6 +290,33 @@ describe('dashboard', () => {
     const path = `${ARTIFACTS}dashboard.png`;
     await page.screenshot({ path, fullPage: true });
     console.log(`[dashboard] screenshot: ${path}`);
+
+    // The overview: the key's show with the views' net figures, live.
+    await page.goto(`${baseUrl}/dashboard`);
+    const row = page.locator(`[data-testid="show-row"][data-show="${SHOW}"]`);
+    const overview = await eventually(
+      async () => ({
+        tickets: Number(await row.getByTestId('net-tickets').getAttribute('data-value')),
+        revenue: Number(await row.getByTestId('net-revenue').getAttribute('data-value')),
+        percent: Number(await row.getByTestId('percent-sold').getAttribute('data-value')),
+      }),
+      (got) => got.tickets === net.tickets,
+      20_000,
+      250,
+    );
+    const [capacity] = await p.query<{ capacity: string; sold: string }>(
+      `SELECT toString(sum(capacity)) AS capacity, toString(sum(sold)) AS sold
+       FROM ${p.database}.capacity_status WHERE event_id = '${SHOW}'`,
+    );
+    expect(overview).toEqual({
+      tickets: net.tickets,
+      revenue: expect.closeTo(net.revenue, 2),
+      percent: expect.closeTo((Number(capacity!.sold) * 100) / Number(capacity!.capacity), 6),
+    });
+    expect(await row.getByTestId('last-sold').textContent()).toMatch(/now|min ago/);
+    const overviewPath = `${ARTIFACTS}overview.png`;
+    await page.screenshot({ path: overviewPath, fullPage: true });
+    console.log(`[dashboard] screenshot: ${overviewPath}`);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -88,6 +88,7 @@ describe('queries/ on ClickHouse 18.16 and on current ClickHouse (chdb)', () => 
   const fixture = analyticsFixture(base);
   const params = {
     show_id: 'show-a',
+    organizer_id: 'org-1',
     from_time: new Date(base - 60_000),
     to_time: new Date(base + 5 * 60_000),
     limit: 10,

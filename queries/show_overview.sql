@@ -1,0 +1,74 @@
+-- name: show_overview
+-- purpose: One line per show: net tickets sold and net revenue so far (sales minus booked
+--          refunds), percent of capacity sold (net), the fraud and capacity alerts of the last
+--          hour, the last minute it sold in and the newest change ClickHouse counted for it.
+--          Most recently selling first, then most net tickets: the organizer's overview at
+--          /dashboard, live on /v1/live (key and watermark below). `alerts_last_hour` falls as
+--          alerts age without a new change, so a cursor resumed later may hold a higher count
+--          until the show's next change. A live subscriber names its own organizer.
+-- param: organizer_id String the organizer whose shows it lists
+-- columns: event_id, net_tickets, net_revenue, capacity, percent_sold, alerts_last_hour, last_sale_minute, changed_at
+-- volatile: changed_at
+-- key: event_id
+-- watermark: changed_at
+-- scope: event_id
+SELECT event_id, net_tickets, net_revenue, capacity, percent_sold, alerts_last_hour,
+  last_sale_minute, changed_at
+FROM (
+  SELECT
+    event_id,
+    toInt64(sum(t)) - toInt64(sum(rt)) AS net_tickets,
+    sum(rv) - sum(rr) AS net_revenue,
+    sum(cap) AS capacity,
+    if(capacity = 0, 0., greatest(net_tickets, 0) * 100. / capacity) AS percent_sold,
+    sum(al) AS alerts_last_hour,
+    max(lm) AS last_sale_minute,
+    max(ch) AS changed_at
+  FROM (
+    -- Sales so far: an hour window per category.
+    SELECT event_id, sumMerge(tickets_state) AS t, toUInt64(0) AS rt,
+      sumMerge(revenue_state) AS rv, toDecimal128(0, 4) AS rr, toUInt64(0) AS cap,
+      toUInt64(0) AS al, max(window_start) AS lm, toDateTime(0) AS ch
+    FROM {database}.sales_per_hour_agg
+    WHERE {scope}
+    GROUP BY event_id
+    UNION ALL
+    -- The last minute with sales, and when ClickHouse last counted a sale of the last day.
+    SELECT event_id, toUInt64(0) AS t, toUInt64(0) AS rt, toDecimal128(0, 4) AS rv,
+      toDecimal128(0, 4) AS rr, toUInt64(0) AS cap, toUInt64(0) AS al, max(event_time) AS lm,
+      max(ingested_at) AS ch
+    FROM {database}.ticket_sales
+    WHERE {scope} AND event_time >= now() - INTERVAL 1 DAY
+    GROUP BY event_id
+    UNION ALL
+    SELECT event_id, toUInt64(0) AS t, sum(quantity) AS rt, toDecimal128(0, 4) AS rv,
+      sum(amount) AS rr, toUInt64(0) AS cap, toUInt64(0) AS al, toDateTime(0) AS lm,
+      max(decided_at) AS ch
+    FROM {database}.refunds
+    WHERE {scope}
+    GROUP BY event_id
+    UNION ALL
+    SELECT event_id, toUInt64(0) AS t, toUInt64(0) AS rt, toDecimal128(0, 4) AS rv,
+      toDecimal128(0, 4) AS rr, sum(c) AS cap, toUInt64(0) AS al, toDateTime(0) AS lm,
+      toDateTime(0) AS ch
+    FROM (SELECT show_id AS event_id, toUInt64(capacity) AS c FROM {database}.ticket_categories)
+    WHERE {scope}
+    GROUP BY event_id
+    UNION ALL
+    SELECT event_id, toUInt64(0) AS t, toUInt64(0) AS rt, toDecimal128(0, 4) AS rv,
+      toDecimal128(0, 4) AS rr, toUInt64(0) AS cap, count() AS al, toDateTime(0) AS lm,
+      max(d) AS ch
+    FROM (
+      SELECT event_id, detected_at AS d FROM {database}.fraud_alerts_log
+      WHERE detected_at >= now() - INTERVAL 1 HOUR
+      UNION ALL
+      SELECT event_id, detected_at AS d FROM {database}.capacity_threshold_events
+      WHERE kind = 'crossed' AND detected_at >= now() - INTERVAL 1 HOUR
+    )
+    WHERE {scope}
+    GROUP BY event_id
+  )
+  GROUP BY event_id
+)
+WHERE event_id IN (SELECT show_id FROM {database}.shows WHERE organizer_id = {{organizer_id}})
+ORDER BY last_sale_minute DESC, net_tickets DESC, event_id
