@@ -105,6 +105,15 @@ while (!stopping && (opts.duration === 0 || Date.now() - started < opts.duration
   const tickStart = Date.now();
   const t = (tickStart - started) / 1000;
   due += (opts.rate * TICK_MS) / 1000;
+  const opened = model.openDueShows(t);
+  if (opened.length > 0 && opts.register) {
+    await registerDemoShows({ url: opts.url, adminKey: opts.adminKey, shows: opened }).catch(
+      (err: unknown) => {
+        lastError = `registering ${opened.map((s) => s.id).join(', ')}: ${(err as Error).message}`;
+      },
+    );
+  }
+  if (opened.length > 0) console.log(`\nopened ${opened.map((s) => s.id).join(', ')} (on sale in 10 s)`);
   const records: unknown[] = [];
   while (due >= 1) {
     records.push(model.next(t));

@@ -32,7 +32,9 @@ export async function registerDemoShows(options: RegisterOptions): Promise<numbe
   await post('/v1/organizers', { id: DEMO_ORGANIZER_ID, name: 'ticketpulse demo organizer' });
   let created = 0;
   const firstDay = options.firstShowInDays ?? 30;
-  for (const [i, show] of options.shows.entries()) {
+  for (const show of options.shows) {
+    // The show's number from its id (show-007 is the 7th), so a show opened later gets its own name and day.
+    const i = Number(/\d+$/.exec(show.id)?.[0] ?? 1) - 1;
     const startsAt = new Date(Date.now() + (firstDay + i) * 86_400_000);
     startsAt.setUTCHours(19, 0, 0, 0);
     const made = await post('/v1/shows', {

@@ -44,22 +44,33 @@ export type Kind = 'ticket_sale' | 'ticket_refund' | 'user_interaction' | 'syste
 /** Share of ordinary orders refunded some minutes later, and of those refunds sent wrong on purpose. */
 export const REFUND_SHARE = 0.03;
 export const ANOMALOUS_REFUND_SHARE = 0.05;
+/** A new show opens at least this often, and never more than MAX_SHOWS in all. */
+export const OPEN_EVERY_SECONDS = 300;
+export const MAX_SHOWS = 40;
 
 export function createTrafficModel(options: TrafficOptions) {
   const faker = new Faker({ locale: [en] });
   faker.seed(options.seed);
-  const shows: Show[] = Array.from({ length: options.shows }, (_, i) => ({
-    id: `show-${String(i + 1).padStart(3, '0')}`,
-    country: COUNTRIES[i % COUNTRIES.length]!,
-    currency: CURRENCY[COUNTRIES[i % COUNTRIES.length]!] ?? 'EUR',
-    onSaleAt: i * 10,
-    categories: [
-      // Capacities small enough that the on-sale burst of the demo crosses 80 % within minutes.
-      { name: 'VIP', price: faker.number.int({ min: 150, max: 400 }), capacity: 2_000, sold: 0 },
-      { name: 'GA', price: faker.number.int({ min: 40, max: 120 }), capacity: 20_000, sold: 0 },
-      { name: 'Balcony', price: faker.number.int({ min: 60, max: 150 }), capacity: 8_000, sold: 0 },
-    ],
-  }));
+  /** Show number `i` (0-based), going on sale at `onSaleAt` seconds into the run. */
+  function makeShow(i: number, onSaleAt: number): Show {
+    return {
+      id: `show-${String(i + 1).padStart(3, '0')}`,
+      country: COUNTRIES[i % COUNTRIES.length]!,
+      currency: CURRENCY[COUNTRIES[i % COUNTRIES.length]!] ?? 'EUR',
+      onSaleAt,
+      categories: [
+        // Capacities small enough that the on-sale burst of the demo crosses 80 % within minutes.
+        { name: 'VIP', price: faker.number.int({ min: 150, max: 400 }), capacity: 2_000, sold: 0 },
+        { name: 'GA', price: faker.number.int({ min: 40, max: 120 }), capacity: 20_000, sold: 0 },
+        { name: 'Balcony', price: faker.number.int({ min: 60, max: 150 }), capacity: 8_000, sold: 0 },
+      ],
+    };
+  }
+  const shows: Show[] = Array.from({ length: options.shows }, (_, i) => makeShow(i, i * 10));
+  /** Shows that have had a successor opened for them (they sold nearly out). */
+  const succeeded = new Set<string>();
+  let lastOpened = 0;
+
   // Ordinary buyers, each buying from one home country. The pool is large enough that an
   // ordinary buyer placing more than five orders in a minute is vanishingly rare.
   const users = Array.from({ length: 50_000 }, (_, i) => ({
@@ -101,6 +112,8 @@ export function createTrafficModel(options: TrafficOptions) {
 
   function sale(t: number, pattern: 'normal' | 'large' | 'velocity' | 'far') {
     const show = pickShow(t);
+    // Before its on-sale a show is only browsed (and may not be registered yet).
+    if (t < show.onSaleAt) return interaction(t);
     const wanted = pattern === 'large' ? show.categories[0]! : faker.helpers.arrayElement(show.categories);
     const quantity =
       pattern === 'large' ? faker.number.int({ min: 80, max: 100 }) : faker.number.int({ min: 1, max: 4 });
@@ -245,6 +258,31 @@ export function createTrafficModel(options: TrafficOptions) {
     velocityUser,
     whales,
     travellers: travellers.map((t) => t.id),
+    /**
+     * New shows due at `t` seconds into the run, added to `shows`, on sale 10 s later (time to
+     * register them): one for each running show that sold 95 % of its seats, and one every
+     * OPEN_EVERY_SECONDS at least, up to MAX_SHOWS, so a demo left running keeps moving.
+     */
+    openDueShows(t: number): Show[] {
+      const opened: Show[] = [];
+      const open = () => {
+        if (shows.length >= MAX_SHOWS) return;
+        const show = makeShow(shows.length, t + 10);
+        shows.push(show);
+        opened.push(show);
+        lastOpened = t;
+      };
+      for (const show of [...shows]) {
+        const sold = show.categories.reduce((n, c) => n + c.sold, 0);
+        const capacity = show.categories.reduce((n, c) => n + c.capacity, 0);
+        if (!succeeded.has(show.id) && sold >= 0.95 * capacity) {
+          succeeded.add(show.id);
+          open();
+        }
+      }
+      if (t - lastOpened >= OPEN_EVERY_SECONDS) open();
+      return opened;
+    },
     /** The next record at `t` seconds into the run. */
     next(t: number): unknown {
       if (refunds.length > 0 && refunds[0]!.at <= t) return refund(refunds.shift()!);

@@ -36,3 +36,28 @@ describe('simulated refunds', () => {
     expect(new Set(refunds.map((r) => r.data.reason))).toContain('chargeback');
   });
 });
+
+describe('simulated shows', () => {
+  it('open new shows on a schedule and as running ones sell out, each sold only from its on-sale', () => {
+    const model = createTrafficModel({ shows: 2, seed: 3, malformedShare: 0 });
+    const opened: { id: string; at: number; onSaleAt: number }[] = [];
+    const firstSale = new Map<string, number>();
+    for (let step = 0; step < 2 * 60 * 20 * 50; step++) {
+      const t = step / 50;
+      if (step % 50 === 0)
+        for (const show of model.openDueShows(t))
+          opened.push({ id: show.id, at: t, onSaleAt: show.onSaleAt });
+      const e = model.next(t) as Envelope;
+      const show = String(e.data.event_id);
+      if (e.event_type === 'ticket_sale' && !firstSale.has(show)) firstSale.set(show, t);
+    }
+    // 40 minutes: one every 5 minutes at least, numbered on from the first two.
+    expect(opened.length).toBeGreaterThanOrEqual(7);
+    expect(opened.slice(0, 2).map((o) => o.id)).toEqual(['show-003', 'show-004']);
+    for (const o of opened) {
+      expect(o.onSaleAt).toBe(o.at + 10);
+      if (firstSale.has(o.id)) expect(firstSale.get(o.id)!).toBeGreaterThanOrEqual(o.onSaleAt);
+    }
+    expect(opened.filter((o) => firstSale.has(o.id)).length).toBeGreaterThan(3);
+  });
+});
