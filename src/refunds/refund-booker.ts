@@ -69,7 +69,13 @@ export function createRefundBooker(options: RefundBookerOptions) {
   const list = (values: string[]) => `(${values.map((v) => str(v).text).join(', ')})`;
 
   async function rows<T>(query: string): Promise<T[]> {
-    const result = await clickhouse.query({ query, format: 'JSONEachRow' });
+    // On a cluster ticket_refunds and sales_by_order are Distributed, and the candidates query reads
+    // one inside an IN over another: `global`, as for the fraud rules (src/fraud/rule-runner.ts).
+    const result = await clickhouse.query({
+      query,
+      format: 'JSONEachRow',
+      clickhouse_settings: { distributed_product_mode: 'global' },
+    });
     return result.json<T>();
   }
 
