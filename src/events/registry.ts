@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { EventType } from './envelope.js';
 import { jsonNumber, jsonString, jsonStringArray } from './json-text.js';
 import { systemMetricV1, ticketRefundV1, ticketSaleV1, userInteractionV1 } from './schemas-v1.js';
+import type { TicketRefundV1 } from './schemas-v1.js';
 
 /** Envelope fields every row carries, first, in this order. */
 export interface RowBase {
@@ -43,6 +44,21 @@ function baseCells(base: RowBase): string[] {
     jsonNumber(base.version),
     jsonNumber(base.timestamp_ms),
     jsonNumber(base.received_at_ms),
+  ];
+}
+
+/** The envelope's columns, then the columns a sale and a refund share, in COLUMNS order. */
+function orderCells(base: RowBase, d: Omit<TicketRefundV1, 'reason'>): string[] {
+  return [
+    ...baseCells(base),
+    jsonString(d.event_id),
+    jsonString(d.order_id),
+    jsonString(d.user_id),
+    jsonString(d.category),
+    jsonNumber(d.quantity),
+    jsonString(d.amount),
+    jsonString(d.currency),
+    jsonString(d.channel),
   ];
 }
 
@@ -120,19 +136,7 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         data: ticketSaleV1,
         key: (d) => d.user_id,
         cells: function ticketSaleRow(base, d) {
-          return [
-            ...baseCells(base),
-            jsonString(d.event_id),
-            jsonString(d.order_id),
-            jsonString(d.user_id),
-            jsonString(d.category),
-            jsonNumber(d.quantity),
-            jsonString(d.amount),
-            jsonString(d.currency),
-            jsonString(d.channel),
-            jsonString(d.location.country),
-            jsonString(d.location.city ?? ''),
-          ];
+          return [...orderCells(base, d), jsonString(d.location.country), jsonString(d.location.city ?? '')];
         },
       }),
     ],
@@ -144,18 +148,7 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         data: ticketRefundV1,
         key: (d) => d.user_id,
         cells: function ticketRefundRow(base, d) {
-          return [
-            ...baseCells(base),
-            jsonString(d.event_id),
-            jsonString(d.order_id),
-            jsonString(d.user_id),
-            jsonString(d.category),
-            jsonNumber(d.quantity),
-            jsonString(d.amount),
-            jsonString(d.currency),
-            jsonString(d.channel),
-            jsonString(d.reason),
-          ];
+          return [...orderCells(base, d), jsonString(d.reason)];
         },
       }),
     ],

@@ -77,7 +77,8 @@ const currencySchema = z
 /** Where an order was placed (and where it is refunded). */
 const channelSchema = z.enum(['web', 'app', 'box_office', 'partner']);
 
-export const ticketSaleV1 = z.object({
+/** The fields a sale and a refund share: the order's show, buyer, category, tickets and money. */
+const orderFields = {
   event_id: id('event_id'),
   order_id: id('order_id'),
   user_id: id('user_id'),
@@ -86,6 +87,10 @@ export const ticketSaleV1 = z.object({
   amount: moneySchema,
   currency: currencySchema,
   channel: channelSchema,
+};
+
+export const ticketSaleV1 = z.object({
+  ...orderFields,
   location: z.object({
     country: z
       .string()
@@ -103,14 +108,7 @@ export const REFUND_REASONS = ['customer_request', 'chargeback', 'organizer', 'f
  * `amount` is the money refunded (not the order's total), exact like a sale's.
  */
 export const ticketRefundV1 = z.object({
-  event_id: id('event_id'),
-  order_id: id('order_id'),
-  user_id: id('user_id'),
-  category: id('category'),
-  quantity: quantitySchema,
-  amount: moneySchema,
-  currency: currencySchema,
-  channel: channelSchema,
+  ...orderFields,
   reason: z.enum(REFUND_REASONS),
 });
 
