@@ -76,7 +76,7 @@ describe('GET /healthz', () => {
       const down = (await before.json()) as { status: string; dependencies: { schema: { error: string } } };
       expect(down.status).toBe('down');
       expect(down.dependencies.schema.error).toMatch(
-        /^postgres: \d+ of \d+ migrations pending .*clickhouse \(.+\): \d+ of \d+ migrations pending.*: run npm run migrate$/,
+        /^postgres: \d+ of \d+ migrations pending\b.*clickhouse \(.+\): \d+ of \d+ migrations pending.*: run npm run migrate$/,
       );
       runTsx('src/migrate/cli.ts', [], env);
       const after = await app.request('/healthz');
