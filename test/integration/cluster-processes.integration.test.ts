@@ -20,7 +20,7 @@ import { topologyEnv, topologyServices } from '../../scripts/stack/topology.js';
 import { createKafka } from '../../src/clients/kafka.js';
 import { loadConfig } from '../../src/config.js';
 import { RULES_LEADER_LOCK } from '../../src/service.js';
-import { ticketSale } from '../fixtures/events.js';
+import { ticketRefund, ticketSale } from '../fixtures/events.js';
 import { GA, showBody, VIP } from '../fixtures/shows.js';
 import { migratedServiceChild } from '../harness/service-child.js';
 import { removeFromCluster } from '../harness/service-harness.js';
@@ -462,6 +462,25 @@ describe.skipIf(!onLocalStack)('processes scaled out on the cluster topology', (
            WHERE event_id = '${trafficShow}' GROUP BY rule, sale_id HAVING n > 1`,
         ),
       ).toEqual([]);
+
+      // The new leader books refunds too, against sales and refund decisions read through the
+      // Distributed tables: part of one of the fast buyer's orders, sent to the other API.
+      const refunded = velocity[0]!.data;
+      const refund = ticketRefund(
+        {},
+        { event_id: trafficShow, order_id: refunded.order_id, user_id: fast, quantity: 1, amount: '10' },
+      );
+      expect(await post('api-a', [refund])).toBe(202);
+      const booked = await eventually(
+        () =>
+          rows(
+            `SELECT order_id, toString(quantity) AS quantity FROM ${database}.refunds WHERE event_id = '${trafficShow}'`,
+          ),
+        (r) => r.length > 0,
+        60_000,
+        250,
+      );
+      expect(booked).toEqual([{ order_id: refunded.order_id, quantity: '1' }]);
     } finally {
       stopped = true;
       await traffic;
