@@ -2,6 +2,7 @@
 -- purpose: Tickets, orders and revenue of one show per ticket category so far, with the time
 --          ClickHouse last counted a sale of each: the leaderboard of an on-sale. It is also a
 --          live feed on /v1/live (key and watermark below).
+--          Gross: every sale counted, refunds not subtracted (net: live_sales_for_show).
 -- param: show_id String the show (data.event_id)
 -- columns: category, tickets, orders, revenue, last_counted_at
 -- volatile: last_counted_at

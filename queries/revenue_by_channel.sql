@@ -1,6 +1,7 @@
 -- name: revenue_by_channel
 -- purpose: Orders, tickets and revenue per sales channel (web, app, box office, partner) and
 --          show in a time range, with each channel's share of the show's revenue.
+--          Gross: every sale counted, refunds not subtracted (net: show_summary).
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- columns: event_id, channel, orders, tickets, revenue, revenue_share

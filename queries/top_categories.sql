@@ -1,6 +1,7 @@
 -- name: top_categories
 -- purpose: The best-selling ticket categories across all shows in a time range (e.g. the last
 --          hour), by tickets sold.
+--          Gross: every sale counted, refunds not subtracted (net: show_summary).
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- param: limit UInt32 how many categories

@@ -1,6 +1,7 @@
 -- name: top_velocity_buyers
 -- purpose: Buyers with the most orders within a single UTC minute in a time range: the people
 --          (or bots) behind velocity alerts, and how close others come.
+--          Gross: every order counted, refunds not subtracted.
 -- param: from_time DateTime start of the range (UTC, inclusive)
 -- param: to_time DateTime end of the range (UTC, exclusive)
 -- param: limit UInt32 how many buyers
