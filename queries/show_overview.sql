@@ -1,18 +1,19 @@
 -- name: show_overview
 -- purpose: One line per show: net tickets sold and net revenue so far (sales minus booked
 --          refunds), percent of capacity sold (net), the fraud and capacity alerts of the last
---          hour, the last minute it sold in and the newest change ClickHouse counted for it.
---          Most recently selling first, then most net tickets: the organizer's overview at
---          /dashboard, live on /v1/live (key and watermark below). `alerts_last_hour` falls as
---          alerts age without a new change, so a cursor resumed later may hold a higher count
+--          hour, tickets sold in the last 15 minutes, the last minute it sold in and the newest
+--          change ClickHouse counted for it. Busiest first (tickets in the last 15 minutes), then
+--          most recently selling, then most net tickets: the organizer's overview at
+--          /dashboard, live on /v1/live (key and watermark below). `alerts_last_hour` and
+--          `tickets_15m` fall as time passes without a new change, so a cursor resumed later may hold a higher count
 --          until the show's next change. A live subscriber names its own organizer.
 -- param: organizer_id String the organizer whose shows it lists
--- columns: event_id, net_tickets, net_revenue, capacity, percent_sold, alerts_last_hour, last_sale_minute, changed_at
+-- columns: event_id, net_tickets, net_revenue, capacity, percent_sold, alerts_last_hour, tickets_15m, last_sale_minute, changed_at
 -- volatile: changed_at
 -- key: event_id
 -- watermark: changed_at
 -- scope: event_id
-SELECT event_id, net_tickets, net_revenue, capacity, percent_sold, alerts_last_hour,
+SELECT event_id, net_tickets, net_revenue, capacity, percent_sold, alerts_last_hour, tickets_15m,
   last_sale_minute, changed_at
 FROM (
   SELECT
@@ -22,41 +23,43 @@ FROM (
     sum(cap) AS capacity,
     if(capacity = 0, 0., greatest(net_tickets, 0) * 100. / capacity) AS percent_sold,
     sum(al) AS alerts_last_hour,
+    sum(t15) AS tickets_15m,
     max(lm) AS last_sale_minute,
     max(ch) AS changed_at
   FROM (
     -- Sales so far: an hour window per category.
     SELECT event_id, sumMerge(tickets_state) AS t, toUInt64(0) AS rt,
       sumMerge(revenue_state) AS rv, toDecimal128(0, 4) AS rr, toUInt64(0) AS cap,
-      toUInt64(0) AS al, max(window_start) AS lm, toDateTime(0) AS ch
+      toUInt64(0) AS al, toUInt64(0) AS t15, max(window_start) AS lm, toDateTime(0) AS ch
     FROM {database}.sales_per_hour_agg
     WHERE {scope}
     GROUP BY event_id
     UNION ALL
     -- The last minute with sales, and when ClickHouse last counted a sale of the last day.
     SELECT event_id, toUInt64(0) AS t, toUInt64(0) AS rt, toDecimal128(0, 4) AS rv,
-      toDecimal128(0, 4) AS rr, toUInt64(0) AS cap, toUInt64(0) AS al, max(event_time) AS lm,
+      toDecimal128(0, 4) AS rr, toUInt64(0) AS cap, toUInt64(0) AS al,
+      toUInt64(sumIf(quantity, event_time >= now() - INTERVAL 15 MINUTE)) AS t15, max(event_time) AS lm,
       max(ingested_at) AS ch
     FROM {database}.ticket_sales
     WHERE {scope} AND event_time >= now() - INTERVAL 1 DAY
     GROUP BY event_id
     UNION ALL
     SELECT event_id, toUInt64(0) AS t, sum(quantity) AS rt, toDecimal128(0, 4) AS rv,
-      sum(amount) AS rr, toUInt64(0) AS cap, toUInt64(0) AS al, toDateTime(0) AS lm,
+      sum(amount) AS rr, toUInt64(0) AS cap, toUInt64(0) AS al, toUInt64(0) AS t15, toDateTime(0) AS lm,
       max(decided_at) AS ch
     FROM {database}.refunds
     WHERE {scope}
     GROUP BY event_id
     UNION ALL
     SELECT event_id, toUInt64(0) AS t, toUInt64(0) AS rt, toDecimal128(0, 4) AS rv,
-      toDecimal128(0, 4) AS rr, sum(c) AS cap, toUInt64(0) AS al, toDateTime(0) AS lm,
+      toDecimal128(0, 4) AS rr, sum(c) AS cap, toUInt64(0) AS al, toUInt64(0) AS t15, toDateTime(0) AS lm,
       toDateTime(0) AS ch
     FROM (SELECT show_id AS event_id, toUInt64(capacity) AS c FROM {database}.ticket_categories)
     WHERE {scope}
     GROUP BY event_id
     UNION ALL
     SELECT event_id, toUInt64(0) AS t, toUInt64(0) AS rt, toDecimal128(0, 4) AS rv,
-      toDecimal128(0, 4) AS rr, toUInt64(0) AS cap, count() AS al, toDateTime(0) AS lm,
+      toDecimal128(0, 4) AS rr, toUInt64(0) AS cap, count() AS al, toUInt64(0) AS t15, toDateTime(0) AS lm,
       max(d) AS ch
     FROM (
       SELECT event_id, detected_at AS d FROM {database}.fraud_alerts_log
@@ -71,4 +74,4 @@ FROM (
   GROUP BY event_id
 )
 WHERE event_id IN (SELECT show_id FROM {database}.shows WHERE organizer_id = {{organizer_id}})
-ORDER BY last_sale_minute DESC, net_tickets DESC, event_id
+ORDER BY tickets_15m DESC, last_sale_minute DESC, net_tickets DESC, event_id

@@ -299,6 +299,7 @@ describe('dashboard', () => {
         tickets: Number(await row.getByTestId('net-tickets').getAttribute('data-value')),
         revenue: Number(await row.getByTestId('net-revenue').getAttribute('data-value')),
         percent: Number(await row.getByTestId('percent-sold').getAttribute('data-value')),
+        recent: Number(await row.getByTestId('tickets-15m').getAttribute('data-value')),
       }),
       (got) => got.tickets === net.tickets,
       20_000,
@@ -312,6 +313,8 @@ describe('dashboard', () => {
       tickets: net.tickets,
       revenue: expect.closeTo(net.revenue, 2),
       percent: expect.closeTo((Number(capacity!.sold) * 100) / Number(capacity!.capacity), 6),
+      // Every sale of this test is stamped within the last 4 minutes.
+      recent: posted.tickets,
     });
     expect(await row.getByTestId('last-sold').textContent()).toMatch(/now|min ago/);
     const overviewPath = `${ARTIFACTS}overview.png`;

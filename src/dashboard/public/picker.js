@@ -1,8 +1,8 @@
 /**
  * `/dashboard`: the overview of the caller's shows (GET /v1/shows for names and currencies), live
  * over /v1/live from the named query `show_overview` (queries/show_overview.sql): per show net
- * tickets, net revenue, percent sold, the alerts of the last hour and when it last sold, most
- * recently selling first. Each name links to the show's own page.
+ * tickets, net revenue, percent sold, the alerts of the last hour, tickets of the last 15 minutes
+ * and when it last sold, busiest first. Each name links to the show's own page.
  */
 import { apiKey, getJson, liveToken } from './api-key.js';
 import { LiveClient } from './live-client.js';
@@ -45,6 +45,7 @@ function draw() {
     .map((show) => ({ show, row: live.get(show.id) ?? {} }))
     .sort(
       (a, b) =>
+        num(b.row.tickets_15m) - num(a.row.tickets_15m) ||
         (b.row.last_sale_minute ? utc(String(b.row.last_sale_minute)) : 0) -
           (a.row.last_sale_minute ? utc(String(a.row.last_sale_minute)) : 0) ||
         num(b.row.net_tickets) - num(a.row.net_tickets) ||
@@ -85,6 +86,7 @@ function draw() {
           ` ${pct.toFixed(1)} %`,
         ),
         cell('alerts', alerts, alerts ? `⚠ ${alerts}` : '0'),
+        cell('tickets-15m', num(row.tickets_15m), count.format(num(row.tickets_15m))),
         h(
           'td',
           { 'data-testid': 'last-sold' },
