@@ -136,7 +136,11 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         data: ticketSaleV1,
         key: (d) => d.user_id,
         cells: function ticketSaleRow(base, d) {
-          return [...orderCells(base, d), jsonString(d.location.country), jsonString(d.location.city ?? '')];
+          // Appended in place: this runs for every event the API accepts, and a second spread
+          // would copy the row once more.
+          const cells = orderCells(base, d);
+          cells.push(jsonString(d.location.country), jsonString(d.location.city ?? ''));
+          return cells;
         },
       }),
     ],
@@ -148,7 +152,9 @@ export const SCHEMAS: Record<EventType, ReadonlyMap<number, SchemaVersion>> = {
         data: ticketRefundV1,
         key: (d) => d.user_id,
         cells: function ticketRefundRow(base, d) {
-          return [...orderCells(base, d), jsonString(d.reason)];
+          const cells = orderCells(base, d);
+          cells.push(jsonString(d.reason));
+          return cells;
         },
       }),
     ],

@@ -117,8 +117,14 @@ export function createRefundBooker(options: RefundBookerOptions) {
     }));
   }
 
-  const toLines = (raw: Record<string, string | number>[]): OrderLine[] =>
-    raw.map((r) => ({
+  /** Sales summed per order, show, category and currency, from `sales` (a table or a subquery). */
+  async function summedLines(sales: string): Promise<OrderLine[]> {
+    const raw = await rows<Record<string, string | number>>(`
+      SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
+        toString(sum(amount)) AS amount
+      FROM ${sales}
+      GROUP BY order_id, event_id, category, currency`);
+    return raw.map((r) => ({
       order_id: String(r.order_id),
       event_id: String(r.event_id),
       category: String(r.category),
@@ -126,6 +132,7 @@ export function createRefundBooker(options: RefundBookerOptions) {
       quantity: Number(r.quantity),
       amount: String(r.amount),
     }));
+  }
 
   /**
    * The orders' sales: from sales_by_order (an index range per order), and for an order missing
@@ -133,29 +140,16 @@ export function createRefundBooker(options: RefundBookerOptions) {
    */
   async function orderLines(refunds: CandidateRow[]): Promise<OrderLine[]> {
     const orders = [...new Set(refunds.map((r) => r.order_id))];
-    const lines = toLines(
-      await rows(`
-        SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
-          toString(sum(amount)) AS amount
-        FROM ${db}.sales_by_order FINAL
-        WHERE order_id IN ${list(orders)}
-        GROUP BY order_id, event_id, category, currency`),
-    );
+    const lines = await summedLines(`${db}.sales_by_order FINAL WHERE order_id IN ${list(orders)}`);
     const found = new Set(lines.map((l) => l.order_id));
     const missing = refunds.filter((r) => !found.has(r.order_id));
     if (missing.length === 0) return lines;
-    const fallback = toLines(
-      await rows(`
-        SELECT order_id, event_id, category, toString(currency) AS currency, sum(quantity) AS quantity,
-          toString(sum(amount)) AS amount
-        FROM (
-          SELECT order_id, event_id, category, currency, quantity, amount FROM ${db}.ticket_sales
-          WHERE event_id IN ${list([...new Set(missing.map((r) => r.event_id))])}
-            AND order_id IN ${list([...new Set(missing.map((r) => r.order_id))])}
-          LIMIT 1 BY id
-        )
-        GROUP BY order_id, event_id, category, currency`),
-    );
+    const fallback = await summedLines(`(
+      SELECT order_id, event_id, category, currency, quantity, amount FROM ${db}.ticket_sales
+      WHERE event_id IN ${list([...new Set(missing.map((r) => r.event_id))])}
+        AND order_id IN ${list([...new Set(missing.map((r) => r.order_id))])}
+      LIMIT 1 BY id
+    )`);
     return [...lines, ...fallback];
   }
 
