@@ -122,7 +122,7 @@ export function namedQueryCases(
   for (const query of queries.values()) {
     const timed = query.params.some((p) => p.type === 'DateTime');
     for (const range of timed ? ranges : [undefined]) {
-      const values: Record<string, unknown> = { show_id: BUSY_SHOW, limit: 10 };
+      const values: Record<string, unknown> = { show_id: BUSY_SHOW, organizer_id: BUSY_ORGANIZER, limit: 10 };
       if (range) {
         values.from_time = new Date(range.from * 1000);
         values.to_time = new Date(endSeconds * 1000);
@@ -144,15 +144,15 @@ export function namedQueryCases(
 
 /** Subscription params for a feed: the busy show, its organizer, one metric. */
 function feedParams(feed: Feed): Record<string, string | number> {
-  if (feed.kind === 'query') return { show_id: BUSY_SHOW };
   const values: Record<string, string> = {
     event_id: BUSY_SHOW,
     show_id: BUSY_SHOW,
     organizer_id: BUSY_ORGANIZER,
     name: METRIC_NAMES[0]!,
   };
+  const names = feed.kind === 'query' ? feed.query.params.map((p) => p.name) : Object.keys(feed.params);
   const params: Record<string, string> = {};
-  for (const name of Object.keys(feed.params)) if (values[name]) params[name] = values[name];
+  for (const name of names) if (values[name]) params[name] = values[name];
   return params;
 }
 
