@@ -222,6 +222,41 @@ async function emptyDedupSets(client: ClickHouseClient, database: string, stream
     await client.command({ query: `TRUNCATE TABLE ${database}.${stream}_seen_${k}` });
 }
 
+/** Share of orders refunded (as the simulator does) and share of refunds that are anomalies. */
+export const REFUND_PERCENT = 3;
+const ANOMALY_PER_TWENTY = 1;
+
+/**
+ * Refunds of REFUND_PERCENT % of the loaded orders, whole, 1-5 minutes after the sale, written
+ * straight into `refund_decisions` as the refund booker (src/refunds/refund-booker.ts) writes
+ * them: booked, except one in twenty kept as an `order_not_seen` anomaly. Every query that reads
+ * `refunds` or a sales window then adds them at read time, as in production.
+ */
+export async function loadRefunds(client: ClickHouseClient, plan: LoadPlan): Promise<number> {
+  const db = plan.database;
+  await client.command({
+    query: `INSERT INTO ${db}.refund_decisions
+        (id, event_id, category, order_id, user_id, refunded_at, timestamp_ms, ingested_at, quantity,
+         amount, currency, channel, reason, outcome, anomaly, detail, decided_at, version)
+      SELECT generateUUIDv4(), event_id, category, order_id, user_id, t, toUInt64(t) * 1000, t,
+        quantity, amount, currency, channel, 'customer_request',
+        if(bad, 'anomaly', 'booked'), if(bad, 'order_not_seen', 'none'),
+        if(bad, 'order not seen', ''), t, 1
+      FROM (
+        SELECT *, event_time + 60 + cityHash64(order_id, 6) % 240 AS t,
+          cityHash64(order_id, 7) % 20 < ${ANOMALY_PER_TWENTY} AS bad
+        FROM ${db}.ticket_sales
+        WHERE cityHash64(order_id, 5) % 100 < ${REFUND_PERCENT}
+      )`,
+  });
+  const result = await client.query({
+    query: `SELECT count() AS n FROM ${db}.refund_decisions`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ n: string | number }>();
+  return Number(row?.n);
+}
+
 /**
  * The last 15 minutes of the busy show at its average rate, ingested now: what makes the feeds'
  * change polls and pricing_signals' 15-minute rate see something, as during a live on-sale.

@@ -37,7 +37,15 @@ import {
   viewCases,
   type QueryCase,
 } from './queries-cases.js';
-import { BUSY_SHOW, loadDimensions, loadHistory, loadLiveTail, type LoadPlan } from './queries-load.js';
+import {
+  BUSY_SHOW,
+  loadDimensions,
+  loadHistory,
+  loadLiveTail,
+  loadRefunds,
+  REFUND_PERCENT,
+  type LoadPlan,
+} from './queries-load.js';
 
 const opts = new Command('bench:queries')
   .option('--scale <x>', 'fraction of 10M sales, 100M interactions, 2.6M metrics', Number, 1)
@@ -171,6 +179,10 @@ async function prepare(): Promise<{ plan: LoadPlan; loadSeconds?: number }> {
   log(`\n${database}: ${results.length} migrations applied`);
   const loaded = await loadHistory(client, plan, log);
   await loadDimensions(client, plan);
+  const refunds = await loadRefunds(client, plan);
+  log(
+    `refunds: ${refunds.toLocaleString('en')} decisions (${REFUND_PERCENT} % of orders, 1 in 20 an anomaly)`,
+  );
   const loadSeconds = (performance.now() - started) / 1000;
   log(
     `load: ${loaded.map((l) => `${l.stream} ${l.rows.toLocaleString('en')} rows in ${l.seconds.toFixed(0)} s`).join(', ')}; ${loadSeconds.toFixed(0)} s with migrations and dimensions`,
