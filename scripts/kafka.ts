@@ -7,7 +7,9 @@
  * `npm run kafka -- replay [--minutes 10] [--table <table>]`: publishes the last minutes of the
  * deduplicated topics again, after filling the dedup sets from the raw tables, so that what
  * ClickHouse consumed but never wrote is counted and nothing twice: the recovery after
- * ClickHouse stopped uncleanly (docs/operations.md). Run it once ClickHouse is back.
+ * ClickHouse stopped uncleanly (docs/operations.md). Run it once ClickHouse is back. For
+ * `ticket_sales` it first gives the views the passes the stop cut between two of their writes
+ * (src/operations/cut-pass-repair.ts), from a minute before those minutes on.
  *
  * @example npm run kafka -- skip-poison --table ticket_sales
  * @example npm run kafka -- replay --minutes 10
@@ -18,6 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { createClickHouse } from '../src/clients/clickhouse.js';
 import { createKafka } from '../src/clients/kafka.js';
 import { DEDUPLICATED_STREAMS } from '../src/kafka/topology.js';
+import { createCutPassRepair, type CutPassReport } from '../src/operations/cut-pass-repair.js';
 import { createPoisonSkip, KAFKA_TABLE_NAMES } from '../src/operations/poison-skip.js';
 
 const config = loadConfig();
@@ -25,14 +28,31 @@ const config = loadConfig();
 function tools(name: string) {
   const clickhouse = createClickHouse(config);
   const started = Date.now();
+  const log = (line: string) =>
+    console.log(`[${name} ${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`);
+  const database = config.CLICKHOUSE_DATABASE;
   const skipper = createPoisonSkip({
     kafka: createKafka(config),
     clickhouse,
-    database: config.CLICKHOUSE_DATABASE,
+    database,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    log: (line) => console.log(`[${name} ${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
+    log,
   });
-  return { clickhouse, skipper };
+  return { clickhouse, skipper, cutPasses: createCutPassRepair({ clickhouse, database, log }) };
+}
+
+/** One line per cut pass, then one per view: what it had and what was done. */
+function printCutPasses(report: CutPassReport): void {
+  console.log(`${report.table}: ${report.passes.length} passes cut between their writes`);
+  for (const pass of report.passes) {
+    console.log(`  pass ingested ${pass.ingestedAt.toISOString()}, ${pass.size} ids:`);
+    for (const v of pass.views) {
+      if (v.kind === 'had') console.log(`    ${v.view}: had it (${v.detail})`);
+      else if (v.kind === 'repaired')
+        console.log(`    ${v.view}: missed it (${v.detail}); ${v.rows} rows given`);
+      else console.log(`    ${v.view}: LEFT ALONE, ${v.reason}`);
+    }
+  }
 }
 
 async function replay(opts: { minutes: string; table?: string }): Promise<void> {
@@ -40,9 +60,11 @@ async function replay(opts: { minutes: string; table?: string }): Promise<void> 
   if (!Number.isFinite(minutes) || minutes <= 0)
     throw new Error(`--minutes must be a positive number, not '${opts.minutes}'`);
   const tables = opts.table === undefined ? DEDUPLICATED_STREAMS : [opts.table];
-  const { clickhouse, skipper } = tools('replay');
+  const { clickhouse, skipper, cutPasses } = tools('replay');
   const fromMs = Date.now() - minutes * 60_000;
   try {
+    // Before step 1: once the raw ids are back in the dedup sets, a cut pass's copies are dropped.
+    if (tables.includes('ticket_sales')) printCutPasses(await cutPasses.repair({ sinceMs: fromMs - 60_000 }));
     for (const table of tables) {
       const report = await skipper.replay(table, fromMs);
       const messages = report.republished.reduce((sum, p) => sum + p.messages, 0);
@@ -91,7 +113,7 @@ program
 program
   .command('replay')
   .description(
-    'publish the last minutes of the deduplicated topics again, each id counted once (after an unclean ClickHouse stop)',
+    "publish the last minutes of the deduplicated topics again, each id counted once, after giving ticket_sales' views the passes cut between their writes (after an unclean ClickHouse stop)",
   )
   .option('--minutes <minutes>', 'how far back', '10')
   .option('--table <table>', `only this table: ${DEDUPLICATED_STREAMS.join(', ')}`)
