@@ -137,6 +137,12 @@ export const VIEW_FEEDS: readonly ViewFeed[] = [
     { event_id: 'String', category: 'String', order_id: 'String' },
   ),
   refresh(
+    'refund_decisions_latest',
+    ['event_id', 'category', 'id'],
+    { show: 'event_id' },
+    { event_id: 'String', category: 'String', outcome: 'String' },
+  ),
+  refresh(
     'refund_anomalies',
     ['event_id', 'category', 'id'],
     { show: 'event_id' },

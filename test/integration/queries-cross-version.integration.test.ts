@@ -52,6 +52,8 @@ const VIEWS: Record<string, string> = {
     FROM {database}.sales_totals GROUP BY event_id, category ORDER BY event_id, category`,
   capacity_status: 'SELECT * FROM {database}.capacity_status ORDER BY event_id, category',
   sales_per_minute: 'SELECT * FROM {database}.sales_per_minute ORDER BY event_id, window_start, category',
+  refund_decisions_latest: `SELECT id, event_id, category, refunded_at, outcome, anomaly, detail, quantity, amount
+    FROM {database}.refund_decisions_latest ORDER BY id`,
   refunds: 'SELECT * FROM {database}.refunds ORDER BY id',
   refund_anomalies: 'SELECT * FROM {database}.refund_anomalies ORDER BY id',
   capacity_thresholds: `SELECT event_id, category, threshold, capacity, sold, required, generation, crossed
