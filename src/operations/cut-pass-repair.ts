@@ -21,7 +21,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { dateTime, ident, sql } from '../sql/literals.js';
 import { createCutPassVerdicts, type Pass, type Verdict } from './cut-pass-verdicts.js';
-import { readSalesViews, type SalesView } from './cut-pass-views.js';
+import { readSalesViews, rows, type SalesView } from './cut-pass-views.js';
 
 export interface CutPassRepairOptions {
   clickhouse: ClickHouseClient;
@@ -60,9 +60,7 @@ export function createCutPassRepair({ clickhouse, database, log = () => undefine
   const ids = sql`${db}.ticket_sales_ids`;
   const verdicts = createCutPassVerdicts({ clickhouse, database });
 
-  async function rows<T>(query: string): Promise<T[]> {
-    return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
-  }
+  const read = <T>(query: string) => rows<T>(clickhouse, query);
 
   /**
    * Finds and mends the cut passes ingested from `sinceMs` up to `before` (default: when the
@@ -73,7 +71,7 @@ export function createCutPassRepair({ clickhouse, database, log = () => undefine
     const report: CutPassReport = { table: 'ticket_sales', passes: [] };
     const until = before === undefined ? sql`(now() - uptime())` : dateTime(before);
     const since = dateTime(new Date(sinceMs));
-    const found = await rows<{ at: number; n: string }>(
+    const found = await read<{ at: number; n: string }>(
       sql`SELECT toUInt32(ingested_at) AS at, count() AS n FROM ${raw}
         WHERE ingested_at >= ${since} AND ingested_at <= ${until}
           AND id NOT IN (SELECT id FROM ${ids} WHERE ingested_at >= ${since})

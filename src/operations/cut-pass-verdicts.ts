@@ -7,7 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ident, int, sql } from '../sql/literals.js';
 import { attributeGaps, type Attribution, type PassKeys } from './cut-pass-attribution.js';
-import type { AggregateView, IdKeyedView, SalesView } from './cut-pass-views.js';
+import { rows, type AggregateView, type IdKeyedView, type SalesView } from './cut-pass-views.js';
 
 /** A cut pass: its raw rows' `ingested_at` (epoch seconds) and how many ids it has. */
 export interface Pass {
@@ -29,9 +29,7 @@ export function createCutPassVerdicts({ clickhouse, database }: CutPassVerdictsO
   const raw = sql`${db}.ticket_sales`;
   const ids = sql`${db}.ticket_sales_ids`;
 
-  async function rows<T>(query: string): Promise<T[]> {
-    return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
-  }
+  const read = <T>(query: string) => rows<T>(clickhouse, query);
 
   /** The ids of the pass ingested at `at` (epoch seconds) that `ticket_sales_ids` lacks. */
   function cutIds(at: number): string {
@@ -60,7 +58,7 @@ export function createCutPassVerdicts({ clickhouse, database }: CutPassVerdictsO
   async function judgeIdKeyed(v: IdKeyedView, passes: Pass[]): Promise<Map<number, Verdict>> {
     const out = new Map<number, Verdict>();
     for (const p of passes) {
-      const [held] = await rows<{ n: string }>(
+      const [held] = await read<{ n: string }>(
         `SELECT uniqExact(id) AS n FROM ${db.text}.${ident(v.target).text} WHERE id IN (${cutIds(p.at)})`,
       );
       const n = Number(held?.n ?? 0);
@@ -79,7 +77,7 @@ export function createCutPassVerdicts({ clickhouse, database }: CutPassVerdictsO
     const groupBy = rawKey.map((_, i) => `k${i}`).join(', ');
     const perPass: PassKeys[] = [];
     for (const p of passes) {
-      const counts = await rows<Record<string, unknown> & { n: string }>(
+      const counts = await read<Record<string, unknown> & { n: string }>(
         `SELECT ${aliased(rawKey)}, count() AS n FROM ${passRows(p.at)} GROUP BY ${groupBy}`,
       );
       perPass.push({ at: p.at, ids: new Map(counts.map((r) => [keyOf(r), Number(r.n)])) });
@@ -88,11 +86,11 @@ export function createCutPassVerdicts({ clickhouse, database }: CutPassVerdictsO
       .map((p) => `SELECT ${rawKey.join(', ')} FROM ${raw.text} WHERE id IN (${cutIds(p.at)})`)
       .join(' UNION ALL ');
     const [inRaw, inView] = await Promise.all([
-      rows<Record<string, unknown> & { n: string }>(
+      read<Record<string, unknown> & { n: string }>(
         `SELECT ${aliased(rawKey)}, uniqExact(id) AS n FROM ${raw.text}
          WHERE (${rawKey.join(', ')}) IN (${touched}) GROUP BY ${groupBy}`,
       ),
-      rows<Record<string, unknown> & { n: string }>(
+      read<Record<string, unknown> & { n: string }>(
         `SELECT ${aliased(stored)}, ${orders} AS n FROM ${db.text}.${ident(v.target).text}
          WHERE (${stored.join(', ')}) IN (${touched}) GROUP BY ${groupBy}`,
       ),

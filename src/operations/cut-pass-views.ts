@@ -99,6 +99,7 @@ export async function readSalesViews(clickhouse: ClickHouseClient, database: str
   return out;
 }
 
-async function rows<T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> {
+/** A query's rows as objects: the one way the cut-pass repair's files read ClickHouse. */
+export async function rows<T>(clickhouse: ClickHouseClient, query: string): Promise<T[]> {
   return (await clickhouse.query({ query, format: 'JSONEachRow' })).json<T>();
 }
